@@ -1,0 +1,338 @@
+"""Settings: one typed, fully defaulted tree fed by `.acolyte`, initializationOptions and env.
+
+Precedence, lowest to highest: defaults < `.acolyte` < environment
+(`WEAVIATE_URL`, `WEAVIATE_API_KEY`) < LSP initializationOptions (the editor's
+explicit settings). A bad value never stops the server: it is reported as a
+`ConfigProblem` naming the key (and the line, for YAML) and that key keeps its
+default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+CONFIG_FILE_NAME = ".acolyte"
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How chunks are sent to Weaviate."""
+
+    weaviate_batch_size: int = field(default=100, metadata={"min": 1})
+
+
+@dataclass(frozen=True)
+class WeaviateSettings:
+    """Where Weaviate is and how the v3 client's batch is configured."""
+
+    url: str = "http://localhost:8080"
+    api_key: str | None = field(default=None, metadata={"secret": True})
+    class_name: str = "CodeChunk"
+    num_workers: int = field(default=2, metadata={"min": 1})
+    dynamic_batching: bool = True
+    timeout_retries: int = field(default=3, metadata={"min": 0})
+    connection_error_retries: int = field(default=3, metadata={"min": 0})
+    connect_timeout_s: float = field(default=5.0, metadata={"min": 0.1})
+    read_timeout_s: float = field(default=60.0, metadata={"min": 0.1})
+    embedded: bool = False
+    embedded_version: str | None = None
+    embedded_binary_path: str | None = None
+    embedded_persistence_path: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexingSettings:
+    """What is indexed and how files are cut into chunks."""
+
+    exclude: tuple[str, ...] = ()
+    max_file_size_kb: int = field(default=1024, metadata={"min": 1})
+    chunk_lines: int = field(default=60, metadata={"min": 1})
+    chunk_overlap: int = field(default=10, metadata={"min": 0})
+    debounce_ms: int = field(default=300, metadata={"min": 0})
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    """Which embedder turns chunks into vectors."""
+
+    provider: str = field(default="hash", metadata={"choices": ("hash", "none")})
+    dimensions: int = field(default=768, metadata={"min": 1})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole settings tree; every leaf has a default."""
+
+    search: SearchSettings = SearchSettings()
+    weaviate: WeaviateSettings = WeaviateSettings()
+    indexing: IndexingSettings = IndexingSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in a settings source, with where it is (line is 1-based)."""
+
+    source: str
+    key: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """Settings plus every problem met while reading them."""
+
+    settings: Settings
+    problems: tuple[ConfigProblem, ...] = ()
+
+
+class _Located:
+    """A YAML value with the 1-based line and column where it starts."""
+
+    def __init__(self, value: Any, line: int | None, column: int | None) -> None:
+        self.value = value
+        self.line = line
+        self.column = column
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _section_classes() -> dict[str, type]:
+    return dict(_hints(Settings))
+
+
+def _type_name(tp: Any) -> str:
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return f"{_type_name(inner[0])} or null"
+    if origin is tuple:
+        return "a list of strings"
+    return names.get(tp, str(tp))
+
+
+def _coerce(value: Any, tp: Any) -> Any:
+    """Return `value` as type `tp`, or raise ValueError with a short reason."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _coerce(value, inner[0])
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ValueError(f"expected {_type_name(tp)}, got {_describe(value)}")
+        if not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a list of strings, got a list with a non-string item")
+        return tuple(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise ValueError(f"expected {_type_name(tp)}, got {_describe(value)}")
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _check_constraints(value: Any, meta: Mapping[str, Any]) -> None:
+    if value is None:
+        return
+    if "min" in meta and value < meta["min"]:
+        raise ValueError(f"must be at least {meta['min']}, got {value}")
+    if "choices" in meta and value not in meta["choices"]:
+        choices = ", ".join(meta["choices"])
+        raise ValueError(f"must be one of {choices}, got {value!r}")
+
+
+def _apply_tree(
+    base: Settings, tree: Mapping[str, Any], source: str
+) -> tuple[Settings, list[ConfigProblem]]:
+    """Overlay a nested mapping (values may be `_Located`) onto `base`."""
+    problems: list[ConfigProblem] = []
+    sections = _section_classes()
+    new_sections: dict[str, Any] = {}
+    for section_name, section_value in tree.items():
+        sec_line, sec_col, section_raw = _unwrap(section_value)
+        if section_name not in sections:
+            known = ", ".join(sections)
+            problems.append(
+                ConfigProblem(source, section_name, f"unknown section (known: {known})", sec_line, sec_col)
+            )
+            continue
+        if not isinstance(section_raw, Mapping):
+            problems.append(
+                ConfigProblem(
+                    source, section_name, f"expected a mapping of settings, got {_describe(_plain(section_raw))}",
+                    sec_line, sec_col,
+                )
+            )
+            continue
+        section_cls = sections[section_name]
+        hints = _hints(section_cls)
+        meta = {f.name: f.metadata for f in dataclasses.fields(section_cls)}
+        current = new_sections.get(section_name, getattr(base, section_name))
+        changes: dict[str, Any] = {}
+        for key, raw in section_raw.items():
+            line, col, value = _unwrap(raw)
+            dotted = f"{section_name}.{key}"
+            if key not in hints:
+                known = ", ".join(hints)
+                problems.append(ConfigProblem(source, dotted, f"unknown key (known: {known})", line, col))
+                continue
+            try:
+                coerced = _coerce(_plain(value), hints[key])
+                _check_constraints(coerced, meta[key])
+            except ValueError as err:
+                problems.append(ConfigProblem(source, dotted, str(err), line, col))
+                continue
+            changes[key] = coerced
+        new_sections[section_name] = dataclasses.replace(current, **changes)
+    return dataclasses.replace(base, **new_sections), problems
+
+
+def _unwrap(value: Any) -> tuple[int | None, int | None, Any]:
+    if isinstance(value, _Located):
+        return value.line, value.column, value.value
+    return None, None, value
+
+
+def _plain(value: Any) -> Any:
+    """Strip `_Located` wrappers recursively."""
+    if isinstance(value, _Located):
+        return _plain(value.value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _located_tree(node: yaml.Node) -> Any:
+    """Turn a composed YAML node into plain values wrapped with their positions."""
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            result[str(key)] = _located_tree(value_node)
+        return _Located(result, line, col)
+    if isinstance(node, yaml.SequenceNode):
+        return _Located([_located_tree(v) for v in node.value], line, col)
+    value = yaml.safe_load(yaml.serialize(node))
+    return _Located(value, line, col)
+
+
+def parse_acolyte_yaml(text: str, source: str = CONFIG_FILE_NAME) -> tuple[Settings, list[ConfigProblem]]:
+    """Parse `.acolyte` text onto the defaults; problems carry 1-based lines."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        reason = getattr(err, "problem", None) or str(err)
+        return Settings(), [ConfigProblem(source, "", f"invalid YAML: {reason}", line, column)]
+    if node is None:
+        return Settings(), []
+    tree = _located_tree(node)
+    if not isinstance(tree.value, dict):
+        return Settings(), [
+            ConfigProblem(source, "", f"expected a mapping of sections, got {_describe(_plain(tree))}", tree.line, tree.column)
+        ]
+    return _apply_tree(Settings(), tree.value, source)
+
+
+def settings_from_env(base: Settings, env: Mapping[str, str]) -> Settings:
+    """Apply `WEAVIATE_URL` and `WEAVIATE_API_KEY` when set and non-empty."""
+    changes: dict[str, Any] = {}
+    if env.get("WEAVIATE_URL"):
+        changes["url"] = env["WEAVIATE_URL"]
+    if env.get("WEAVIATE_API_KEY"):
+        changes["api_key"] = env["WEAVIATE_API_KEY"]
+    if not changes:
+        return base
+    return dataclasses.replace(base, weaviate=dataclasses.replace(base.weaviate, **changes))
+
+
+def load_settings(
+    root: Path | None,
+    initialization_options: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LoadedSettings:
+    """Build the settings for a workspace root from every source, collecting problems."""
+    problems: list[ConfigProblem] = []
+    settings = Settings()
+    if root is not None:
+        path = root / CONFIG_FILE_NAME
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as err:
+                problems.append(ConfigProblem(str(path), "", f"cannot read: {err}"))
+            else:
+                settings, found = parse_acolyte_yaml(text, str(path))
+                problems.extend(found)
+    settings = settings_from_env(settings, os.environ if env is None else env)
+    if initialization_options:
+        settings, found = _apply_tree(settings, initialization_options, "initializationOptions")
+        problems.extend(found)
+    return LoadedSettings(settings, tuple(problems))
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The settings as a plain dict with secrets masked, safe to log or return to a client."""
+    out: dict[str, Any] = {}
+    for section in dataclasses.fields(settings):
+        value = getattr(settings, section.name)
+        sec: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if f.metadata.get("secret") and item:
+                item = "***"
+            sec[f.name] = list(item) if isinstance(item, tuple) else item
+        out[section.name] = sec
+    return out

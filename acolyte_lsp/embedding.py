@@ -1,0 +1,89 @@
+"""Embedders turn chunk text into vectors.
+
+`HashEmbedder` is the default: deterministic, dependency-free, no model
+download. It hashes identifier-like tokens (and their lower-cased sub-words,
+so `batch_insert` and `BatchInsert` meet) into signed buckets and L2-normalises,
+which is enough for lexical-semantic retrieval of code and for tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors; `dimensions` is None when Weaviate vectorizes instead."""
+
+    @property
+    def dimensions(self) -> int | None: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]] | None:
+        """Vectors for `texts` in order, or None when no vectors are sent."""
+        ...
+
+
+def _features(text: str) -> list[str]:
+    features: list[str] = []
+    for token in _TOKEN.findall(text):
+        lowered = token.lower()
+        features.append(lowered)
+        parts = [p.lower() for piece in token.split("_") for p in _CAMEL.findall(piece)]
+        if len(parts) > 1:
+            features.extend(parts)
+    return features
+
+
+class HashEmbedder:
+    """Deterministic feature-hashing embedder (768 dimensions by default)."""
+
+    def __init__(self, dimensions: int = 768) -> None:
+        if dimensions < 1:
+            raise ValueError("dimensions must be at least 1")
+        self._dimensions = dimensions
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    def embed_one(self, text: str) -> list[float]:
+        """The unit-length vector of one text (all zeros for text without tokens)."""
+        vector = [0.0] * self._dimensions
+        for feature in _features(text):
+            digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+            bucket = int.from_bytes(digest[:4], "little") % self._dimensions
+            sign = 1.0 if digest[4] & 1 else -1.0
+            vector[bucket] += sign
+        norm = math.sqrt(sum(v * v for v in vector))
+        if norm == 0.0:
+            return vector
+        return [v / norm for v in vector]
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [self.embed_one(t) for t in texts]
+
+
+class NoEmbedder:
+    """Sends no vectors: the Weaviate class's own vectorizer module makes them."""
+
+    @property
+    def dimensions(self) -> None:
+        return None
+
+    def embed(self, texts: Sequence[str]) -> None:
+        return None
+
+
+def make_embedder(provider: str, dimensions: int) -> Embedder:
+    """The embedder named by `embeddings.provider`."""
+    if provider == "hash":
+        return HashEmbedder(dimensions)
+    if provider == "none":
+        return NoEmbedder()
+    raise ValueError(f"unknown embeddings.provider {provider!r} (use 'hash' or 'none')")

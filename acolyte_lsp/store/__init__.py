@@ -1,0 +1,1 @@
+"""Everything that talks to Weaviate; the only package that imports `weaviate`."""

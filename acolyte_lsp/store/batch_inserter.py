@@ -1,0 +1,276 @@
+"""Batch insertion through weaviate-client 3.26.7, safely from asyncio.
+
+The v3 client is synchronous and its `Batch` is not thread-safe, so every
+`batch_insert` runs in an executor thread while holding one `threading.Lock`:
+concurrent callers are serialised and the event loop never blocks.
+
+Per-object outcomes come from the batch callback (Weaviate answers each object
+with `result.errors.error[].message`) and from `add_data_object` raising. When
+the batch fails whole (connection error or timeout after the client's own
+retries, or a non-200 status), the objects Weaviate never confirmed are
+inserted one by one and whatever still fails is reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid as uuid_lib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import weaviate
+from weaviate.exceptions import ObjectAlreadyExistsException, UnexpectedStatusCodeException, WeaviateBaseError
+
+from ..metrics import Metrics
+from .client_compat import reset_after_failure, weaviate_error_messages
+
+BATCH_TIMER = "indexing_weaviate_batch_insert"
+METRIC_SUCCESSFUL = "weaviate.batch.successful"
+METRIC_FAILED = "weaviate.batch.failed"
+METRIC_LAST_SIZE = "weaviate.batch.last_size"
+METRIC_TOTAL_FAILURES = "weaviate.batch.total_failures"
+
+
+class ErrorType:
+    """Values of an object error's `error_type` (also the diagnostic `code`)."""
+
+    REJECTED = "rejected"  # Weaviate refused this object (validation, vector length, …)
+    INVALID_OBJECT = "invalid_object"  # the client refused it before sending
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    SERVER_ERROR = "server_error"  # a non-200 answer to the single-object request
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Outcome of one `batch_insert` call.
+
+    `errors` holds one dict per failed object:
+    `{"index", "error", "file_path", "error_type"}`, `index` being the object's
+    position in the call's input.
+    """
+
+    successful: int
+    failed: int
+    errors: tuple[dict[str, Any], ...] = ()
+    fell_back: bool = False
+
+
+@dataclass
+class _Outcome:
+    """Mutable per-call bookkeeping, filled from the client's worker threads."""
+
+    total: int
+    index_of: dict[str, int]
+    errors: dict[int, tuple[str, str]] = field(default_factory=dict)
+    confirmed: set[int] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_results(self, results: list[dict[str, Any]] | None) -> None:
+        for item in results or []:
+            index = self.index_of.get(str(item.get("id")))
+            if index is None:
+                continue
+            messages = [
+                e.get("message", "")
+                for e in ((item.get("result") or {}).get("errors") or {}).get("error") or []
+            ]
+            with self.lock:
+                self.confirmed.add(index)
+                if messages:
+                    self.errors[index] = ("; ".join(messages), ErrorType.REJECTED)
+                else:
+                    self.errors.pop(index, None)
+
+    def fail(self, index: int, message: str, error_type: str) -> None:
+        with self.lock:
+            self.confirmed.add(index)
+            self.errors[index] = (message, error_type)
+
+
+class WeaviateBatchInserter:
+    """Inserts objects in batches with one client, one lock and one executor thread pool."""
+
+    def __init__(
+        self,
+        client: weaviate.Client,
+        *,
+        batch_size: int = 100,
+        num_workers: int = 1,
+        dynamic: bool = False,
+        timeout_retries: int = 3,
+        connection_error_retries: int = 3,
+        metrics: Metrics | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._client = client
+        self.batch_size = batch_size
+        self._num_workers = num_workers
+        self._dynamic = dynamic
+        self._timeout_retries = timeout_retries
+        self._connection_error_retries = connection_error_retries
+        self.metrics = metrics or Metrics()
+        self._lock = threading.Lock()
+        # One thread is enough: the lock serialises batches anyway; a private
+        # pool keeps slow batches from starving the loop's default executor.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="weaviate-batch")
+
+    async def batch_insert(
+        self,
+        data_objects: Sequence[dict[str, Any]],
+        vectors: Sequence[Sequence[float]] | None,
+        class_name: str,
+        uuids: Sequence[str] | None = None,
+    ) -> BatchResult:
+        """Insert `data_objects` (with their `vectors` and `uuids`, when given) into `class_name`."""
+        if vectors is not None and len(vectors) != len(data_objects):
+            raise ValueError(f"got {len(data_objects)} objects but {len(vectors)} vectors")
+        if uuids is not None and len(uuids) != len(data_objects):
+            raise ValueError(f"got {len(data_objects)} objects but {len(uuids)} uuids")
+        if not data_objects:
+            return BatchResult(0, 0)
+        ids = [str(u) for u in uuids] if uuids is not None else [str(uuid_lib.uuid4()) for _ in data_objects]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self._insert_locked, list(data_objects), vectors, class_name, ids
+        )
+
+    def close(self) -> None:
+        """Wait for the batch in flight and stop the executor."""
+        self._executor.shutdown(wait=True)
+
+    def _insert_locked(
+        self,
+        data_objects: list[dict[str, Any]],
+        vectors: Sequence[Sequence[float]] | None,
+        class_name: str,
+        ids: list[str],
+    ) -> BatchResult:
+        with self._lock, self.metrics.timer(BATCH_TIMER):
+            outcome = _Outcome(len(data_objects), {u: i for i, u in enumerate(ids)})
+            fell_back = False
+            if self.batch_size == 1:
+                for i in range(len(data_objects)):
+                    self._insert_one(outcome, i, data_objects, vectors, class_name, ids)
+            else:
+                fell_back = not self._insert_batched(outcome, data_objects, vectors, class_name, ids)
+            result = self._result(outcome, data_objects, fell_back)
+            self.metrics.increment(METRIC_SUCCESSFUL, result.successful)
+            self.metrics.increment(METRIC_FAILED, result.failed)
+            self.metrics.set_gauge(METRIC_LAST_SIZE, len(data_objects))
+            if fell_back:
+                self.metrics.increment(METRIC_TOTAL_FAILURES)
+            return result
+
+    def _insert_batched(
+        self,
+        outcome: _Outcome,
+        data_objects: list[dict[str, Any]],
+        vectors: Sequence[Sequence[float]] | None,
+        class_name: str,
+        ids: list[str],
+    ) -> bool:
+        """Send through the client's batch, then one by one what it did not confirm. True if no fallback."""
+        batch = self._client.batch
+        batch.configure(
+            batch_size=self.batch_size,
+            dynamic=self._dynamic,
+            num_workers=self._num_workers,
+            timeout_retries=self._timeout_retries,
+            connection_error_retries=self._connection_error_retries,
+            callback=outcome.on_results,
+        )
+        try:
+            with batch:
+                for i, properties in enumerate(data_objects):
+                    try:
+                        batch.add_data_object(
+                            properties,
+                            class_name,
+                            uuid=ids[i],
+                            vector=vectors[i] if vectors is not None else None,
+                        )
+                    except (TypeError, ValueError) as err:
+                        outcome.fail(i, str(err), ErrorType.INVALID_OBJECT)
+        except (requests.exceptions.RequestException, WeaviateBaseError) as err:
+            reset_after_failure(batch)
+            batch_error: tuple[str, str] | None = _describe_failure(err)
+        else:
+            batch_error = None
+        # Objects Weaviate never answered for: the batch failed before sending
+        # them, or a timeout retry found them stored without a reply. Inserting
+        # them one by one is idempotent (same ids) and loses nothing.
+        for i in range(len(data_objects)):
+            if i not in outcome.confirmed:
+                self._insert_one(outcome, i, data_objects, vectors, class_name, ids, batch_error)
+        return batch_error is None
+
+    def _insert_one(
+        self,
+        outcome: _Outcome,
+        i: int,
+        data_objects: list[dict[str, Any]],
+        vectors: Sequence[Sequence[float]] | None,
+        class_name: str,
+        ids: list[str],
+        batch_error: tuple[str, str] | None = None,
+    ) -> None:
+        """Create one object, replacing it when its id already exists."""
+        vector = vectors[i] if vectors is not None else None
+        data = self._client.data_object
+        try:
+            try:
+                data.create(data_objects[i], class_name, uuid=ids[i], vector=vector)
+            except ObjectAlreadyExistsException:
+                data.replace(data_objects[i], class_name, uuid=ids[i], vector=vector)
+        except (TypeError, ValueError) as err:
+            outcome.fail(i, str(err), ErrorType.INVALID_OBJECT)
+        except UnexpectedStatusCodeException as err:
+            error_type = ErrorType.SERVER_ERROR if err.status_code >= 500 else ErrorType.REJECTED
+            outcome.fail(i, _weaviate_message(err), error_type)
+        except (requests.exceptions.RequestException, WeaviateBaseError) as err:
+            message, error_type = _describe_failure(err)
+            if batch_error is not None:
+                message = f"{message} (after the batch failed: {batch_error[0]})"
+            outcome.fail(i, message, error_type)
+        else:
+            with outcome.lock:
+                outcome.confirmed.add(i)
+                outcome.errors.pop(i, None)
+
+    @staticmethod
+    def _result(outcome: _Outcome, data_objects: list[dict[str, Any]], fell_back: bool) -> BatchResult:
+        errors = tuple(
+            {
+                "index": i,
+                "error": message,
+                "file_path": data_objects[i].get("file_path"),
+                "error_type": error_type,
+            }
+            for i, (message, error_type) in sorted(outcome.errors.items())
+        )
+        return BatchResult(outcome.total - len(errors), len(errors), errors, fell_back)
+
+
+def _weaviate_message(err: UnexpectedStatusCodeException) -> str:
+    """Weaviate's own error text from a non-200 answer, else the exception text."""
+    messages = weaviate_error_messages(err)
+    if not messages:
+        return str(err)
+    return f"{'; '.join(messages)} (HTTP {err.status_code})"
+
+
+def _describe_failure(err: BaseException) -> tuple[str, str]:
+    if isinstance(err, requests.exceptions.Timeout):
+        return (f"Weaviate did not answer in time: {err}", ErrorType.TIMEOUT)
+    if isinstance(err, requests.exceptions.ConnectionError):
+        return (f"connection to Weaviate failed: {err}", ErrorType.CONNECTION)
+    if isinstance(err, UnexpectedStatusCodeException):
+        error_type = ErrorType.SERVER_ERROR if err.status_code >= 500 else ErrorType.REJECTED
+        return (_weaviate_message(err), error_type)
+    return (str(err), ErrorType.SERVER_ERROR)

@@ -1,0 +1,50 @@
+"""Connecting to Weaviate with the v3 REST client."""
+
+from __future__ import annotations
+
+import warnings
+
+import requests
+import weaviate
+from weaviate.embedded import EmbeddedOptions
+
+from ..config import WeaviateSettings
+from .errors import WeaviateUnavailableError
+
+# weaviate-client 3.x warns on every client creation that v3 is deprecated; that
+# is our pinned, chosen client, so the warning is noise for our users.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"weaviate(\..*)?")
+
+
+def connect(settings: WeaviateSettings) -> weaviate.Client:
+    """A connected client, or `WeaviateUnavailableError` saying what was tried and what to do."""
+    auth = weaviate.AuthApiKey(api_key=settings.api_key) if settings.api_key else None
+    timeouts = (settings.connect_timeout_s, settings.read_timeout_s)
+    try:
+        if settings.embedded:
+            options = EmbeddedOptions(
+                **{
+                    key: value
+                    for key, value in (
+                        ("version", settings.embedded_version),
+                        ("binary_path", settings.embedded_binary_path),
+                        ("persistence_data_path", settings.embedded_persistence_path),
+                    )
+                    if value
+                }
+            )
+            return weaviate.Client(embedded_options=options, timeout_config=timeouts)
+        return weaviate.Client(
+            url=settings.url,
+            auth_client_secret=auth,
+            timeout_config=timeouts,
+            startup_period=None,
+        )
+    except (requests.exceptions.RequestException, weaviate.exceptions.WeaviateBaseError, OSError) as err:
+        where = "Weaviate Embedded" if settings.embedded else settings.url
+        raise WeaviateUnavailableError(where, _short(err)) from err
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,29 @@
+"""Store errors with messages a user can act on (no `weaviate` types leak out)."""
+
+from __future__ import annotations
+
+CONTAINER_HINT = "docker run -p 8080:8080 -p 50051:50051 semitechnologies/weaviate:1.25.4"
+
+
+class StoreError(Exception):
+    """Base class for Weaviate problems reported to users."""
+
+
+class WeaviateUnavailableError(StoreError):
+    """Nothing usable answered at the configured URL."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        self.detail = detail
+        super().__init__(
+            f"Cannot reach Weaviate at {url} ({detail}). Start a local Weaviate with "
+            f"`{CONTAINER_HINT}`, or set `weaviate.embedded: true` in .acolyte to let the client "
+            "download and run Weaviate Embedded (this needs internet access once; where downloads "
+            "are impossible, neither works and you need a reachable server). To use another server, "
+            "set `weaviate.url` in .acolyte, the WEAVIATE_URL environment variable, or the editor "
+            "setting acolyte.weaviate.url (add WEAVIATE_API_KEY for servers that need a key)."
+        )
+
+
+class SchemaMismatchError(StoreError):
+    """The class exists in Weaviate but cannot hold our chunks."""

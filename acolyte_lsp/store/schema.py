@@ -1,0 +1,63 @@
+"""The Weaviate class that holds code chunks, and making sure it exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import weaviate
+
+from .errors import SchemaMismatchError
+
+# `field` tokenization makes Equal filters on paths, ids and hashes exact matches.
+PROPERTIES: tuple[dict[str, Any], ...] = (
+    {"name": "content", "dataType": ["text"], "tokenization": "word"},
+    {"name": "file_path", "dataType": ["text"], "tokenization": "field"},
+    {"name": "workspace", "dataType": ["text"], "tokenization": "field"},
+    {"name": "language", "dataType": ["text"], "tokenization": "field"},
+    {"name": "chunk_type", "dataType": ["text"], "tokenization": "field"},
+    {"name": "chunk_name", "dataType": ["text"], "tokenization": "word"},
+    {"name": "start_line", "dataType": ["int"]},
+    {"name": "end_line", "dataType": ["int"]},
+    {"name": "file_hash", "dataType": ["text"], "tokenization": "field"},
+    {"name": "indexed_at", "dataType": ["date"]},
+)
+
+
+def class_definition(class_name: str) -> dict[str, Any]:
+    """The class body for `POST /v1/schema`: we send vectors, so no vectorizer; cosine HNSW."""
+    return {
+        "class": class_name,
+        "description": "Code chunks indexed by acolyte-lsp",
+        "vectorizer": "none",
+        "vectorIndexType": "hnsw",
+        "vectorIndexConfig": {"distance": "cosine"},
+        "properties": [dict(p) for p in PROPERTIES],
+    }
+
+
+def ensure_schema(client: weaviate.Client, class_name: str) -> bool:
+    """Create the class if missing; return True when it was created.
+
+    An existing class must have every property we write, with the same data type.
+    """
+    schema = client.schema.get()
+    existing = next(
+        (c for c in schema.get("classes", []) if c.get("class", "").lower() == class_name.lower()),
+        None,
+    )
+    if existing is None:
+        client.schema.create_class(class_definition(class_name))
+        return True
+    have = {p["name"]: p.get("dataType") for p in existing.get("properties", [])}
+    for prop in PROPERTIES:
+        if prop["name"] not in have:
+            raise SchemaMismatchError(
+                f"Weaviate class '{class_name}' exists but has no property '{prop['name']}'. "
+                f"Use another `weaviate.class_name` in .acolyte, or delete the class so acolyte-lsp can recreate it."
+            )
+        if have[prop["name"]] != prop["dataType"]:
+            raise SchemaMismatchError(
+                f"Weaviate class '{class_name}' has property '{prop['name']}' of type {have[prop['name']]}, "
+                f"but acolyte-lsp writes {prop['dataType']}. Use another `weaviate.class_name`, or delete the class."
+            )
+    return False

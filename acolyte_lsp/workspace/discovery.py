@@ -1,0 +1,240 @@
+"""Walk a workspace: which files are indexed, and reading them safely.
+
+Ignore rules follow git: `.gitignore` at every level (patterns relative to the
+folder that holds them, deeper files win), plus `.acolyteignore` files and the
+`indexing.exclude` globs in the same syntax. Symlinks are followed only while
+they stay inside the workspace and never into a folder already visited.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pathspec
+
+IGNORE_FILE_NAMES = (".gitignore", ".acolyteignore")
+
+# Folders that are never source, and files that may hold secrets, which must
+# never reach a vector database. Users add more with `indexing.exclude`.
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git/",
+    ".hg/",
+    ".svn/",
+    "node_modules/",
+    ".venv/",
+    "venv/",
+    "__pycache__/",
+    ".mypy_cache/",
+    ".pytest_cache/",
+    ".tox/",
+    "dist/",
+    "build/",
+    "target/",
+    "*.egg-info/",
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+)
+
+_BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file chosen for indexing: its absolute path and its POSIX path relative to the root."""
+
+    path: Path
+    rel_path: str
+
+
+@dataclass(frozen=True)
+class FileText:
+    """A file's decoded text and the hash of its bytes."""
+
+    text: str
+    file_hash: str
+
+
+class FileSkipped(Exception):
+    """A file that is not indexed, with a reason a user can act on."""
+
+    def __init__(self, rel_path: str, reason: str) -> None:
+        super().__init__(f"{rel_path}: {reason}")
+        self.rel_path = rel_path
+        self.reason = reason
+
+
+@dataclass
+class _IgnoreLevel:
+    base: PurePosixPath
+    spec: pathspec.GitIgnoreSpec
+
+
+class IgnoreRules:
+    """Git-style ignore rules for one workspace root, built as the walk goes down."""
+
+    def __init__(self, extra_patterns: Sequence[str] = ()) -> None:
+        self._root_spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *extra_patterns])
+
+    def is_ignored(self, rel_path: str, is_dir: bool, levels: Sequence[_IgnoreLevel]) -> bool:
+        """Whether `rel_path` is ignored; the deepest ignore file with a matching pattern decides."""
+        candidate = rel_path + "/" if is_dir else rel_path
+        if self._root_spec.match_file(candidate):
+            return True
+        decision = False
+        for level in levels:
+            if level.base == PurePosixPath("."):
+                local = candidate
+            else:
+                prefix = str(level.base) + "/"
+                if not candidate.startswith(prefix):
+                    continue
+                local = candidate[len(prefix):]
+            result = level.spec.check_file(local)
+            if result.include is not None:
+                decision = result.include
+        return decision
+
+
+def _read_ignore_files(folder: Path) -> list[str]:
+    lines: list[str] = []
+    for name in IGNORE_FILE_NAMES:
+        candidate = folder / name
+        if candidate.is_file():
+            try:
+                lines.extend(candidate.read_text(encoding="utf-8", errors="replace").splitlines())
+            except OSError:
+                continue
+    return lines
+
+
+def discover_files(root: Path, exclude: Sequence[str] = ()) -> Iterator[SourceFile]:
+    """Yield every regular file under `root` that the ignore rules let through, in a stable order."""
+    root = root.resolve()
+    rules = IgnoreRules(exclude)
+    visited: set[tuple[int, int]] = set()
+    yield from _walk(root, root, PurePosixPath("."), rules, [], visited)
+
+
+def _walk(
+    root: Path,
+    folder: Path,
+    rel_folder: PurePosixPath,
+    rules: IgnoreRules,
+    levels: list[_IgnoreLevel],
+    visited: set[tuple[int, int]],
+) -> Iterator[SourceFile]:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return
+    key = (stat.st_dev, stat.st_ino)
+    if key in visited:  # a symlink loop or a second link to the same folder
+        return
+    visited.add(key)
+    own_lines = _read_ignore_files(folder)
+    if own_lines:
+        levels = [*levels, _IgnoreLevel(rel_folder, pathspec.GitIgnoreSpec.from_lines(own_lines))]
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        rel = entry.name if rel_folder == PurePosixPath(".") else f"{rel_folder}/{entry.name}"
+        path = Path(entry.path)
+        try:
+            if entry.is_symlink() and not _inside(root, path):
+                continue
+            is_dir = entry.is_dir()
+            is_file = entry.is_file()
+        except OSError:
+            continue
+        if rules.is_ignored(rel, is_dir, levels):
+            continue
+        if is_dir:
+            yield from _walk(root, path, PurePosixPath(rel), rules, levels, visited)
+        elif is_file:
+            yield SourceFile(path, rel)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def relative_posix(root: Path, path: Path) -> str | None:
+    """`path` relative to `root` in POSIX form, or None when it lies outside."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return None
+
+
+def is_indexable(root: Path, rel_path: str, exclude: Sequence[str] = ()) -> bool:
+    """Whether a single path would be chosen by `discover_files` (used for saves and file events)."""
+    rules = IgnoreRules(exclude)
+    levels: list[_IgnoreLevel] = []
+    parts = PurePosixPath(rel_path).parts
+    folder = root
+    rel_folder = PurePosixPath(".")
+    for depth, part in enumerate(parts):
+        own = _read_ignore_files(folder)
+        if own:
+            levels.append(_IgnoreLevel(rel_folder, pathspec.GitIgnoreSpec.from_lines(own)))
+        rel = "/".join(parts[: depth + 1])
+        is_last = depth == len(parts) - 1
+        if rules.is_ignored(rel, not is_last, levels):
+            return False
+        folder = folder / part
+        rel_folder = PurePosixPath(rel)
+    return True
+
+
+def read_source(file: SourceFile, max_size_bytes: int) -> FileText:
+    """Read and decode a file; raise `FileSkipped` for non-regular, oversized, binary or undecodable files."""
+    try:
+        stat = file.path.stat()
+    except OSError as err:
+        raise FileSkipped(file.rel_path, f"cannot read ({err.strerror or err})") from err
+    if not file.path.is_file():
+        raise FileSkipped(file.rel_path, "not a regular file")
+    if stat.st_size > max_size_bytes:
+        raise FileSkipped(
+            file.rel_path,
+            f"larger than indexing.max_file_size_kb ({stat.st_size // 1024} KiB > {max_size_bytes // 1024} KiB)",
+        )
+    try:
+        data = file.path.read_bytes()
+    except OSError as err:
+        raise FileSkipped(file.rel_path, f"cannot read ({err.strerror or err})") from err
+    return FileText(decode_text(file.rel_path, data), hashlib.sha256(data).hexdigest())
+
+
+def decode_text(rel_path: str, data: bytes) -> str:
+    """Decode UTF-8 (BOM allowed) or BOM-marked UTF-16; anything else is not indexed."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise FileSkipped(rel_path, "not valid UTF-16 text") from err
+    if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
+        raise FileSkipped(rel_path, "binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise FileSkipped(rel_path, f"not UTF-8 text (invalid byte at offset {err.start})") from err

@@ -1,0 +1,273 @@
+"""The slice of Weaviate's GraphQL API that acolyte-lsp uses: `Get` and `Aggregate`.
+
+A small parser for the query text the v3 client builds, and an executor over
+`WeaviateState`. Unsupported syntax answers with a GraphQL error, as Weaviate
+would, instead of a wrong result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .state import QUERY_MAXIMUM_RESULTS, WeaviateError, WeaviateState, capitalize_class, cosine_distance
+
+DEFAULT_LIMIT = 10  # Weaviate's QUERY_DEFAULTS_LIMIT
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
+    r"|(?P<name>[_A-Za-z][_0-9A-Za-z]*)|(?P<punct>[{}()\[\]:,$!=]))"
+)
+
+
+class GraphQLError(Exception):
+    """A query Weaviate would refuse; becomes an entry of the response's `errors`."""
+
+
+@dataclass
+class Field:
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    selections: list["Field"] = field(default_factory=list)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, Any]] = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            match = _TOKEN.match(text, pos)
+            if match is None or match.end() == pos:
+                if text[pos:].strip() == "":
+                    break
+                raise GraphQLError(f"Syntax Error: Unexpected character {text[pos]!r}")
+            pos = match.end()
+            kind = match.lastgroup
+            raw = match.group(kind)  # type: ignore[arg-type]
+            if kind == "string":
+                self.tokens.append(("value", json.loads(raw)))
+            elif kind == "number":
+                number = float(raw)
+                self.tokens.append(("value", int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number))
+            elif kind == "name":
+                self.tokens.append(("name", raw))
+            else:
+                self.tokens.append(("punct", raw))
+        self.pos = 0
+
+    def peek(self) -> tuple[str, Any] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> tuple[str, Any]:
+        token = self.peek()
+        if token is None:
+            raise GraphQLError("Syntax Error: Unexpected <EOF>")
+        if expected is not None and token[1] != expected:
+            raise GraphQLError(f"Syntax Error: Expected {expected!r}, found {token[1]!r}")
+        self.pos += 1
+        return token
+
+    def document(self) -> list[Field]:
+        token = self.peek()
+        if token == ("name", "query"):
+            self.take()
+            if self.peek() and self.peek()[0] == "name":  # type: ignore[index]
+                self.take()
+        fields = self.selection_set()
+        if self.peek() is not None:
+            raise GraphQLError(f"Syntax Error: Unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        return fields
+
+    def selection_set(self) -> list[Field]:
+        self.take("{")
+        fields: list[Field] = []
+        while self.peek() != ("punct", "}"):
+            kind, name = self.take()
+            if kind != "name":
+                raise GraphQLError(f"Syntax Error: Expected Name, found {name!r}")
+            f = Field(name)
+            if self.peek() == ("punct", "("):
+                self.take("(")
+                while self.peek() != ("punct", ")"):
+                    arg_kind, arg = self.take()
+                    if arg_kind != "name":
+                        raise GraphQLError(f"Syntax Error: Expected Name, found {arg!r}")
+                    self.take(":")
+                    f.args[arg] = self.value()
+                    if self.peek() == ("punct", ","):
+                        self.take()
+                self.take(")")
+            if self.peek() == ("punct", "{"):
+                f.selections = self.selection_set()
+            fields.append(f)
+            if self.peek() == ("punct", ","):
+                self.take()
+        self.take("}")
+        return fields
+
+    def value(self) -> Any:
+        kind, token = self.take()
+        if kind == "value":
+            return token
+        if kind == "name":
+            return {"true": True, "false": False, "null": None}.get(token, token)
+        if token == "[":
+            items = []
+            while self.peek() != ("punct", "]"):
+                items.append(self.value())
+                if self.peek() == ("punct", ","):
+                    self.take()
+            self.take("]")
+            return items
+        if token == "{":
+            obj: dict[str, Any] = {}
+            while self.peek() != ("punct", "}"):
+                key_kind, key = self.take()
+                if key_kind != "name":
+                    raise GraphQLError(f"Syntax Error: Expected Name, found {key!r}")
+                self.take(":")
+                obj[key] = self.value()
+                if self.peek() == ("punct", ","):
+                    self.take()
+            self.take("}")
+            return obj
+        raise GraphQLError(f"Syntax Error: Unexpected {token!r}")
+
+
+def parse(query: str) -> list[Field]:
+    """Parse a GraphQL query document into its top-level fields."""
+    return _Parser(query).document()
+
+
+def execute(state: WeaviateState, query: str) -> dict[str, Any]:
+    """Run a query; the result has Weaviate's `{"data": ...}` or `{"errors": [...]}` shape."""
+    try:
+        top = parse(query)
+        data: dict[str, Any] = {}
+        for root in top:
+            if root.name == "Get":
+                data["Get"] = {f.name: _get(state, f) for f in root.selections}
+            elif root.name == "Aggregate":
+                data["Aggregate"] = {f.name: _aggregate(state, f) for f in root.selections}
+            else:
+                raise GraphQLError(f'Cannot query field "{root.name}" on type "WeaviateObj".')
+        return {"data": data}
+    except (GraphQLError, WeaviateError) as err:
+        message = err.message if isinstance(err, WeaviateError) else str(err)
+        return {"data": None, "errors": [{"message": message, "locations": [], "path": []}]}
+
+
+def _class_or_error(state: WeaviateState, name: str, type_name: str) -> str:
+    class_name = capitalize_class(name)
+    with state.lock:
+        if class_name not in state.classes:
+            raise GraphQLError(f'Cannot query field "{name}" on type "{type_name}".')
+    return class_name
+
+
+def _get(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
+    class_name = _class_or_error(state, f.name, "GetObjectsObj")
+    where = f.args.get("where")
+    near = f.args.get("nearVector")
+    limit = int(f.args.get("limit", DEFAULT_LIMIT))
+    offset = int(f.args.get("offset", 0))
+    after = f.args.get("after")
+    if limit > QUERY_MAXIMUM_RESULTS:
+        raise GraphQLError(f"query maximum results exceeded: limit {limit} > {QUERY_MAXIMUM_RESULTS}")
+    candidates = [o for o in state.all_objects(class_name) if state.matches(class_name, o, where)]
+    distances: dict[str, float] = {}
+    if near is not None:
+        vector = [float(v) for v in near.get("vector") or []]
+        scored = []
+        for obj in candidates:
+            if obj.vector is None:
+                continue
+            if len(obj.vector) != len(vector):
+                raise GraphQLError(
+                    f"explorer: get class: vector search: object vector search at index {class_name.lower()}: "
+                    f"shard {class_name.lower()}_0: vector search: knn search: distance between entrypoint "
+                    f"and query node: vector lengths don't match: {len(obj.vector)} vs {len(vector)}"
+                )
+            distance = cosine_distance(obj.vector, vector)
+            if "distance" in near and distance > float(near["distance"]):
+                continue
+            if "certainty" in near and 1 - distance / 2 < float(near["certainty"]):
+                continue
+            distances[obj.id] = distance
+            scored.append(obj)
+        candidates = sorted(scored, key=lambda o: (distances[o.id], o.id))
+    else:
+        candidates.sort(key=lambda o: o.id)
+        if after is not None:
+            candidates = [o for o in candidates if o.id > str(after)]
+    page = candidates[offset : offset + limit]
+    return [_select(o, f.selections, distances.get(o.id)) for o in page]
+
+
+def _select(obj: Any, selections: list[Field], distance: float | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for sel in selections:
+        if sel.name == "_additional":
+            extra: dict[str, Any] = {}
+            for a in sel.selections:
+                if a.name == "id":
+                    extra["id"] = obj.id
+                elif a.name == "distance":
+                    extra["distance"] = distance
+                elif a.name == "certainty":
+                    extra["certainty"] = None if distance is None else 1 - distance / 2
+                elif a.name == "vector":
+                    extra["vector"] = obj.vector
+                elif a.name == "creationTimeUnix":
+                    extra["creationTimeUnix"] = str(obj.created)
+                elif a.name == "lastUpdateTimeUnix":
+                    extra["lastUpdateTimeUnix"] = str(obj.updated)
+                else:
+                    raise GraphQLError(f'Cannot query field "{a.name}" on type "{obj.class_name}AdditionalProperties".')
+            out["_additional"] = extra
+        else:
+            out[sel.name] = obj.properties.get(sel.name)
+    return out
+
+
+def _aggregate(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
+    class_name = _class_or_error(state, f.name, "AggregateObjectsObj")
+    where = f.args.get("where")
+    matched = [o for o in state.all_objects(class_name) if state.matches(class_name, o, where)]
+    group_by = f.args.get("groupBy")
+    if group_by is None:
+        return [_aggregate_fields(matched, f.selections, None)]
+    path = group_by if isinstance(group_by, list) else [group_by]
+    prop = path[0]
+    groups: dict[Any, list[Any]] = {}
+    for obj in matched:
+        groups.setdefault(obj.properties.get(prop), []).append(obj)
+    limit = int(f.args.get("limit", len(groups) or 1))
+    ordered = sorted(groups.items(), key=lambda kv: str(kv[0]))[:limit]
+    return [_aggregate_fields(objs, f.selections, (prop, value)) for value, objs in ordered]
+
+
+def _aggregate_fields(objs: list[Any], selections: list[Field], group: tuple[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for sel in selections:
+        if sel.name == "meta":
+            out["meta"] = {"count": len(objs)}
+        elif sel.name == "groupedBy":
+            if group is None:
+                raise GraphQLError('Cannot query field "groupedBy" without groupBy')
+            out["groupedBy"] = {"path": [group[0]], "value": group[1]}
+        else:
+            counts: dict[Any, int] = {}
+            for obj in objs:
+                value = obj.properties.get(sel.name)
+                counts[value] = counts.get(value, 0) + 1
+            top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            out[sel.name] = {
+                "count": len(objs),
+                "topOccurrences": [{"value": v, "occurs": c} for v, c in top],
+                "type": "text",
+            }
+    return out

@@ -1,0 +1,374 @@
+"""In-memory Weaviate state: classes, objects, validation and where-filters.
+
+Error texts are Weaviate's own (entities/schema/errors.go,
+usecases/objects/validation/properties_validation.go, the vector index's
+ValidateBeforeInsert), so clients see what a real server would say.
+Auto-schema is off by default because acolyte-lsp creates its schema
+explicitly; `auto_schema=True` models Weaviate's default instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import math
+import re
+import threading
+import time
+import uuid as uuid_lib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+ERROR_NO_SUCH_CLASS = (
+    "no such class with name '%s' found in the schema. Check your schema files for which classes are available"
+)
+ERROR_NO_SUCH_PROPERTY = (
+    "no such prop with name '%s' found in class '%s' in the schema. "
+    "Check your schema files for which properties in this class are available"
+)
+QUERY_MAXIMUM_RESULTS = 10000
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+class WeaviateError(Exception):
+    """An error Weaviate answers with `{"error": [{"message": ...}]}` and `status`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def go_type_name(value: Any) -> str:
+    """What Go's %T prints for a value decoded from JSON with UseNumber."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "json.Number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "[]interface {}"
+    return "map[string]interface {}"
+
+
+def capitalize_class(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _validate_value(prop: str, class_name: str, data_type: str, value: Any) -> Any:
+    def fail(kind: str, reason: str) -> WeaviateError:
+        return WeaviateError(422, f"invalid {kind} property '{prop}' on class '{class_name}': {reason}")
+
+    if data_type in ("text", "string"):
+        if not isinstance(value, str):
+            raise fail(data_type, f"not a string, but {go_type_name(value)}")
+        return value
+    if data_type == "int":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+            raise fail("integer", f"requires an integer, the given value is '{value}'")
+        return int(value)
+    if data_type == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail("number", f"requires a float, the given value is '{value}'")
+        return float(value)
+    if data_type == "boolean":
+        if not isinstance(value, bool):
+            raise fail("boolean", f"not a bool, but {go_type_name(value)}")
+        return value
+    if data_type == "date":
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return value
+            except ValueError:
+                pass
+        raise fail("date", f"requires a string with a RFC3339 formatted date, but the given value is '{value}'")
+    if data_type in ("text[]", "string[]"):
+        if not isinstance(value, list):
+            raise fail(f"{data_type[:-2]} array", f"not a {data_type[:-2]} array, but {go_type_name(value)}")
+        if not all(isinstance(v, str) for v in value):
+            raise fail(f"{data_type[:-2]} array", f"invalid {data_type[:-2]} array value: {value}")
+        return value
+    raise WeaviateError(422, f"unrecognized data type '{data_type}'")
+
+
+def _infer_data_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "text[]"
+    return "text"
+
+
+def tokens(text: str) -> list[str]:
+    """Weaviate's `word` tokenization: lower-cased alphanumeric runs."""
+    return [t.lower() for t in _WORD.findall(text)]
+
+
+def cosine_distance(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    if na == 0 or nb == 0:
+        return 1.0
+    return 1.0 - dot / (na * nb)
+
+
+@dataclass
+class StoredObject:
+    class_name: str
+    id: str
+    properties: dict[str, Any]
+    vector: list[float] | None
+    created: int
+    updated: int
+
+    def as_json(self, include_vector: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "class": self.class_name,
+            "id": self.id,
+            "properties": copy.deepcopy(self.properties),
+            "creationTimeUnix": self.created,
+            "lastUpdateTimeUnix": self.updated,
+        }
+        if include_vector and self.vector is not None:
+            body["vector"] = list(self.vector)
+        return body
+
+
+@dataclass
+class WeaviateState:
+    """Everything the server stores; survives a server restart."""
+
+    auto_schema: bool = False
+    version: str = "1.25.4"
+    classes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    objects: dict[str, dict[str, StoredObject]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # ---- schema -------------------------------------------------------------
+
+    def get_class(self, name: str) -> dict[str, Any]:
+        key = capitalize_class(name)
+        with self.lock:
+            if key not in self.classes:
+                raise WeaviateError(404, ERROR_NO_SUCH_CLASS % key)
+            return self.classes[key]
+
+    def create_class(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = body.get("class")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][_0-9A-Za-z]*", name):
+            raise WeaviateError(422, f"'{name}' is not a valid class name")
+        name = capitalize_class(name)
+        with self.lock:
+            if name in self.classes:
+                raise WeaviateError(422, f'class name "{name}" already exists')
+            properties = []
+            for prop in body.get("properties") or []:
+                data_type = prop.get("dataType") or []
+                if len(data_type) != 1:
+                    raise WeaviateError(422, f"property '{prop.get('name')}': dataType must have exactly one entry")
+                entry = {
+                    "name": prop["name"],
+                    "dataType": list(data_type),
+                    "indexFilterable": prop.get("indexFilterable", True),
+                    "indexSearchable": prop.get("indexSearchable", data_type[0] in ("text", "text[]")),
+                }
+                if data_type[0] in ("text", "text[]"):
+                    entry["tokenization"] = prop.get("tokenization", "word")
+                properties.append(entry)
+            vector_config = {"distance": "cosine", "ef": -1, "efConstruction": 128, "maxConnections": 32}
+            vector_config.update(body.get("vectorIndexConfig") or {})
+            stored = {
+                "class": name,
+                "description": body.get("description", ""),
+                "vectorizer": body.get("vectorizer", "none"),
+                "vectorIndexType": body.get("vectorIndexType", "hnsw"),
+                "vectorIndexConfig": vector_config,
+                "invertedIndexConfig": body.get("invertedIndexConfig") or {"cleanupIntervalSeconds": 60},
+                "properties": properties,
+                "moduleConfig": body.get("moduleConfig") or {},
+            }
+            self.classes[name] = stored
+            self.objects[name] = {}
+            return copy.deepcopy(stored)
+
+    def delete_class(self, name: str) -> None:
+        key = capitalize_class(name)
+        with self.lock:
+            self.classes.pop(key, None)
+            self.objects.pop(key, None)
+
+    def schema(self) -> dict[str, Any]:
+        with self.lock:
+            return {"classes": copy.deepcopy(list(self.classes.values()))}
+
+    # ---- objects ------------------------------------------------------------
+
+    def _vector_length(self, class_name: str) -> int | None:
+        for obj in self.objects.get(class_name, {}).values():
+            if obj.vector is not None:
+                return len(obj.vector)
+        return None
+
+    def validate(self, body: dict[str, Any]) -> tuple[str, str, dict[str, Any], list[float] | None]:
+        """Check one object like Weaviate; return (class, id, properties, vector)."""
+        class_name = body.get("class")
+        if not isinstance(class_name, str) or not class_name:
+            raise WeaviateError(422, "invalid object: the given class is empty")
+        class_name = capitalize_class(class_name)
+        object_id = body.get("id") or str(uuid_lib.uuid4())
+        try:
+            object_id = str(uuid_lib.UUID(str(object_id)))
+        except ValueError as err:
+            raise WeaviateError(422, f"invalid object: invalid UUID length: {len(str(object_id))}") from err
+        with self.lock:
+            if class_name not in self.classes:
+                if not self.auto_schema:
+                    raise WeaviateError(422, ERROR_NO_SUCH_CLASS % class_name)
+                self.create_class({"class": class_name, "properties": []})
+            cls = self.classes[class_name]
+            schema_props = {p["name"]: p for p in cls["properties"]}
+            properties = body.get("properties") or {}
+            if not isinstance(properties, dict):
+                raise WeaviateError(422, "invalid object: properties must be a map")
+            clean: dict[str, Any] = {}
+            for name, value in properties.items():
+                if name not in schema_props:
+                    if not self.auto_schema:
+                        raise WeaviateError(422, ERROR_NO_SUCH_PROPERTY % (name, class_name))
+                    schema_props[name] = {"name": name, "dataType": [_infer_data_type(value)]}
+                    cls["properties"].append(schema_props[name])
+                if value is None:
+                    continue
+                clean[name] = _validate_value(name, class_name, schema_props[name]["dataType"][0], value)
+            vector = body.get("vector")
+            if vector is not None:
+                if not isinstance(vector, list) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector
+                ):
+                    raise WeaviateError(422, "invalid object: vector must be an array of numbers")
+                vector = [float(v) for v in vector]
+                existing = self._vector_length(class_name)
+                if existing is not None and existing != len(vector):
+                    raise WeaviateError(
+                        422,
+                        f"Validate vector index for {object_id}: new node has a vector with length "
+                        f"{len(vector)}. Existing nodes have vectors with length {existing}",
+                    )
+        return class_name, object_id, clean, vector
+
+    def put(self, class_name: str, object_id: str, properties: dict[str, Any], vector: list[float] | None) -> StoredObject:
+        now = int(time.time() * 1000)
+        with self.lock:
+            bucket = self.objects.setdefault(class_name, {})
+            created = bucket[object_id].created if object_id in bucket else now
+            stored = StoredObject(class_name, object_id, properties, vector, created, now)
+            bucket[object_id] = stored
+            return stored
+
+    def get(self, class_name: str, object_id: str) -> StoredObject | None:
+        with self.lock:
+            return self.objects.get(capitalize_class(class_name), {}).get(object_id)
+
+    def find_by_id(self, object_id: str) -> StoredObject | None:
+        with self.lock:
+            for bucket in self.objects.values():
+                if object_id in bucket:
+                    return bucket[object_id]
+        return None
+
+    def delete(self, class_name: str, object_id: str) -> bool:
+        with self.lock:
+            return self.objects.get(capitalize_class(class_name), {}).pop(object_id, None) is not None
+
+    def all_objects(self, class_name: str) -> list[StoredObject]:
+        with self.lock:
+            return list(self.objects.get(capitalize_class(class_name), {}).values())
+
+    def clear_objects(self) -> None:
+        """Empty every class but keep the schema (a wiped or restored server)."""
+        with self.lock:
+            for bucket in self.objects.values():
+                bucket.clear()
+
+    # ---- filters ------------------------------------------------------------
+
+    def matches(self, class_name: str, obj: StoredObject, where: dict[str, Any] | None) -> bool:
+        if not where:
+            return True
+        operator = where.get("operator")
+        if operator in ("And", "Or"):
+            results = (self.matches(class_name, obj, w) for w in where.get("operands") or [])
+            return all(results) if operator == "And" else any(results)
+        if operator == "Not":
+            operands = where.get("operands") or []
+            return not all(self.matches(class_name, obj, w) for w in operands)
+        path = where.get("path") or []
+        if len(path) != 1:
+            raise WeaviateError(422, f"invalid where filter: unsupported path {path}")
+        prop = path[0]
+        if prop == "id":
+            value: Any = obj.id
+            tokenization = "field"
+            data_type = "text"
+        else:
+            schema_prop = next((p for p in self.get_class(class_name)["properties"] if p["name"] == prop), None)
+            if schema_prop is None:
+                raise WeaviateError(422, ERROR_NO_SUCH_PROPERTY % (prop, class_name))
+            value = obj.properties.get(prop)
+            data_type = schema_prop["dataType"][0]
+            tokenization = schema_prop.get("tokenization", "word")
+        expected = _filter_value(where)
+        if operator == "IsNull":
+            return (value is None) == bool(expected)
+        if value is None:
+            return operator == "NotEqual"
+        if data_type in ("text", "string"):
+            return _match_text(operator, str(value), str(expected), tokenization)
+        return _compare(operator, value, expected)
+
+
+def _filter_value(where: dict[str, Any]) -> Any:
+    for key in ("valueText", "valueString", "valueInt", "valueNumber", "valueBoolean", "valueDate"):
+        if key in where:
+            return where[key]
+    raise WeaviateError(422, "invalid where filter: no value given")
+
+
+def _match_text(operator: str, value: str, expected: str, tokenization: str) -> bool:
+    if operator in ("Equal", "NotEqual"):
+        if tokenization == "field":
+            equal = value.strip() == expected.strip()
+        else:
+            have = set(tokens(value))
+            equal = all(t in have for t in tokens(expected))
+        return equal if operator == "Equal" else not equal
+    if operator == "Like":
+        if tokenization == "field":
+            return fnmatch.fnmatchcase(value, expected)
+        return any(fnmatch.fnmatchcase(t, expected.lower()) for t in tokens(value))
+    raise WeaviateError(422, f"invalid where filter: operator {operator} is not supported for text")
+
+
+def _compare(operator: str, value: Any, expected: Any) -> bool:
+    ops = {
+        "Equal": lambda a, b: a == b,
+        "NotEqual": lambda a, b: a != b,
+        "GreaterThan": lambda a, b: a > b,
+        "GreaterThanEqual": lambda a, b: a >= b,
+        "LessThan": lambda a, b: a < b,
+        "LessThanEqual": lambda a, b: a <= b,
+    }
+    if operator not in ops:
+        raise WeaviateError(422, f"invalid where filter: unsupported operator {operator}")
+    return ops[operator](value, expected)
