@@ -42,9 +42,26 @@ def connect(settings: WeaviateSettings) -> weaviate.Client:
         )
     except (requests.exceptions.RequestException, weaviate.exceptions.WeaviateBaseError, OSError) as err:
         where = "Weaviate Embedded" if settings.embedded else settings.url
-        raise WeaviateUnavailableError(where, _short(err)) from err
+        raise WeaviateUnavailableError(where, short_reason(err)) from err
 
 
-def _short(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
+def short_reason(err: BaseException) -> str:
+    """A few words on why, not urllib3's whole retry chain."""
+    text = str(err)
+    if isinstance(err, requests.exceptions.Timeout):
+        return "no answer in time"
+    if isinstance(err, requests.exceptions.ConnectionError):
+        lowered = text.lower()
+        for needle, words in (
+            ("refused", "connection refused"),
+            ("name or service not known", "unknown host"),
+            ("nodename nor servname", "unknown host"),
+            ("temporary failure in name resolution", "unknown host"),
+            ("reset by peer", "connection reset"),
+            ("remote end closed", "connection closed without an answer"),
+        ):
+            if needle in lowered:
+                return words
+        return "connection failed"
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return first if len(first) <= 200 else first[:197] + "..."

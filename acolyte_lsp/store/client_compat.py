@@ -5,6 +5,7 @@
    stale failure. There is no public reset, so we clear the private queues.
 2. `UnexpectedStatusCodeException` keeps only a formatted message, not the
    response, so Weaviate's own error text is recovered from that message.
+3. `weaviate.Client` has no public `close()`; its connection does.
 
 `tests/test_client_compat.py` fails if a client upgrade breaks either.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import ast
 
+import weaviate
 from weaviate.batch import Batch
 from weaviate.exceptions import UnexpectedStatusCodeException
 
@@ -49,3 +51,8 @@ def weaviate_error_messages(err: UnexpectedStatusCodeException) -> list[str]:
     if not isinstance(errors, list):
         return []
     return [str(e.get("message", "")) for e in errors if isinstance(e, dict)]
+
+
+def close_client(client: weaviate.Client) -> None:
+    """Close the client's HTTP session (and background token refresh, if any)."""
+    client._connection.close()  # noqa: SLF001 - no public close in v3

@@ -1,0 +1,196 @@
+"""Command line: `acolyte-lsp` (stdio language server), `acolyte-lsp index PATH`, `acolyte-lsp search QUERY`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .config import Settings, load_settings, redacted
+from .embedding import HashEmbedder, make_embedder
+from .indexer import (
+    FileFailed,
+    FileNotIndexed,
+    IndexEvent,
+    IndexFinished,
+    IndexingService,
+    IndexProgress,
+    IndexStarted,
+    IndexSummary,
+    WorkspaceRoot,
+)
+from .metrics import Metrics
+from .store.chunk_store import ChunkStore
+from .store.errors import StoreError
+
+EXIT_OK = 0
+EXIT_FILES_FAILED = 1
+EXIT_UNAVAILABLE = 2
+EXIT_USAGE = 64
+
+
+class ProgressBar:
+    """A one-line bar on a terminal; a line per 10% elsewhere (logs, CI)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._last_decile = -1
+
+    def __call__(self, event: IndexEvent) -> None:
+        if isinstance(event, IndexStarted):
+            self._stream.write(f"Indexing {event.root.path} ({event.total_files} files)\n")
+        elif isinstance(event, IndexProgress):
+            pct = 100 if event.total_files == 0 else event.files_done * 100 // event.total_files
+            text = (
+                f"{pct:3d}% {event.files_done}/{event.total_files} files · "
+                f"{event.chunks} chunks · {event.failed_files} failed"
+            )
+            if self._tty:
+                bar = "#" * (pct // 4) + "." * (25 - pct // 4)
+                self._stream.write(f"\r[{bar}] {text}")
+            elif pct // 10 != self._last_decile:
+                self._stream.write(text + "\n")
+            self._last_decile = pct // 10
+        elif isinstance(event, FileFailed):
+            for failure in event.failures:
+                self._stream.write(
+                    f"\n{event.rel_path}:{failure.start_line}-{failure.end_line}: "
+                    f"[{failure.error_type}] {failure.message}\n"
+                )
+        elif isinstance(event, FileNotIndexed):
+            pass  # counted in the summary; binary and oversized files are normal
+        elif isinstance(event, IndexFinished) and self._tty:
+            self._stream.write("\n")
+        self._stream.flush()
+
+
+def _print_summary(summary: IndexSummary, metrics: Metrics, out: TextIO) -> None:
+    out.write(
+        f"files: {summary.files_total} ({summary.files_indexed} indexed, {summary.files_unchanged} unchanged, "
+        f"{summary.files_failed} failed, {summary.files_skipped} skipped, {summary.files_removed} removed)\n"
+        f"chunks: {summary.chunks} stored, {summary.chunks_failed} failed\n"
+        f"seconds: {summary.seconds:.2f}\n"
+    )
+    timer = metrics.timer_stats("indexing_weaviate_batch_insert")
+    if timer.count:
+        out.write(
+            f"weaviate: {int(metrics.get('weaviate.batch.successful'))} objects stored in {timer.count} insert calls "
+            f"({timer.total_s:.2f}s), {int(metrics.get('weaviate.batch.total_failures'))} batch fallbacks\n"
+        )
+    if summary.error:
+        out.write(f"stopped: {summary.error}\n")
+
+
+def _settings_for(path: Path, url: str | None) -> Settings:
+    loaded = load_settings(path)
+    for problem in loaded.problems:
+        sys.stderr.write(f"warning: {problem} (using the default)\n")
+    settings = loaded.settings
+    if url:
+        settings = dataclasses.replace(settings, weaviate=dataclasses.replace(settings.weaviate, url=url))
+    return settings
+
+
+async def _index(path: Path, url: str | None, force: bool) -> int:
+    settings = _settings_for(path, url)
+    metrics = Metrics()
+    try:
+        store = await ChunkStore.open(settings, metrics)
+    except StoreError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_UNAVAILABLE
+    try:
+        embedder = make_embedder(settings.embeddings.provider, settings.embeddings.dimensions)
+        indexer = IndexingService(settings, store, embedder, ProgressBar(sys.stderr))
+        summary = await indexer.index_workspace(WorkspaceRoot.at(path), force=force)
+    finally:
+        await asyncio.to_thread(store.close)
+    _print_summary(summary, metrics, sys.stdout)
+    if summary.error:
+        return EXIT_UNAVAILABLE
+    return EXIT_FILES_FAILED if summary.files_failed else EXIT_OK
+
+
+async def _search(path: Path, query: str, limit: int, url: str | None) -> int:
+    settings = _settings_for(path, url)
+    try:
+        store = await ChunkStore.open(settings, Metrics())
+    except StoreError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_UNAVAILABLE
+    try:
+        embedder = make_embedder(settings.embeddings.provider, settings.embeddings.dimensions)
+        if not isinstance(embedder, HashEmbedder):
+            sys.stderr.write("error: search needs embeddings.provider 'hash'\n")
+            return EXIT_USAGE
+        root = WorkspaceRoot.at(path)
+        hits = await store.search(root.workspace_id, embedder.embed_one(query), limit)
+    except StoreError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_UNAVAILABLE
+    finally:
+        await asyncio.to_thread(store.close)
+    for hit in hits:
+        print(f"{1 - hit.distance:.3f}  {hit.file_path}:{hit.start_line}-{hit.end_line}  {hit.chunk_name}")
+    return EXIT_OK
+
+
+def _serve() -> int:
+    from .server.app import create_server
+
+    # stdout carries the protocol: anything else printed there (a library's
+    # print) would corrupt it, so Python-level stdout goes to stderr.
+    protocol_out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    create_server().start_io(sys.stdin.buffer, protocol_out)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acolyte-lsp",
+        description="Keep a Weaviate index of a workspace fresh. With no command, run the language server on stdio.",
+    )
+    parser.add_argument("--version", action="version", version=f"acolyte-lsp {__version__}")
+    parser.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the language server on stdio (the default)")
+    index = sub.add_parser("index", help="index a folder into Weaviate and print a summary")
+    index.add_argument("path", type=Path)
+    index.add_argument("--force", action="store_true", help="re-send files that did not change")
+    index.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
+    search = sub.add_parser("search", help="semantic search over an indexed folder")
+    search.add_argument("query")
+    search.add_argument("--path", type=Path, default=Path("."), help="the indexed folder (default: .)")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
+    settings = sub.add_parser("settings", help="print the effective settings for a folder (secrets masked)")
+    settings.add_argument("path", type=Path, nargs="?", default=Path("."))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if args.command in (None, "serve"):
+        return _serve()
+    if args.command == "settings":
+        print(json.dumps(redacted(_settings_for(args.path, None)), indent=2))
+        return EXIT_OK
+    if not args.path.is_dir():
+        sys.stderr.write(f"error: {args.path} is not a folder\n")
+        return EXIT_USAGE
+    if args.command == "index":
+        return asyncio.run(_index(args.path, args.url, args.force))
+    return asyncio.run(_search(args.path, args.query, args.limit, args.url))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

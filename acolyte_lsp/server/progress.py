@@ -1,0 +1,57 @@
+"""Work-done progress for long runs, or log lines for clients without progress support."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+
+class ProgressReporter:
+    """One server-created, cancellable work-done progress (begin → report… → end)."""
+
+    def __init__(self, ls: LanguageServer, title: str, cancel: asyncio.Event) -> None:
+        self._ls = ls
+        self._title = title
+        self.cancel = cancel
+        self.token = f"acolyte-{uuid.uuid4()}"
+        self._use_progress = bool(
+            ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
+        )
+        self._last_percentage = -1
+
+    async def begin(self, message: str) -> None:
+        if self._use_progress:
+            try:
+                await self._ls.work_done_progress.create_async(self.token)
+            except Exception:  # noqa: BLE001 - a client may refuse; fall back to log lines
+                self._use_progress = False
+        if self._use_progress:
+            self._ls.work_done_progress.begin(
+                self.token,
+                types.WorkDoneProgressBegin(title=self._title, message=message, percentage=0, cancellable=True),
+            )
+        else:
+            self._log(f"{self._title}: {message}")
+
+    def report(self, files_done: int, total_files: int, chunks: int, failed: int) -> None:
+        percentage = 100 if total_files == 0 else min(100, files_done * 100 // total_files)
+        message = f"{files_done}/{total_files} files · {chunks} chunks · {failed} failed"
+        if self._use_progress:
+            self._ls.work_done_progress.report(
+                self.token, types.WorkDoneProgressReport(message=message, percentage=percentage)
+            )
+        elif percentage // 10 != self._last_percentage // 10:  # a log line every 10%
+            self._log(f"{self._title}: {message}")
+        self._last_percentage = percentage
+
+    def end(self, message: str) -> None:
+        if self._use_progress:
+            self._ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+        else:
+            self._log(f"{self._title}: {message}")
+
+    def _log(self, message: str) -> None:
+        self._ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))

@@ -1,0 +1,113 @@
+"""`ChunkStore`: the async face of Weaviate that the indexer uses.
+
+Batches go through the locked `WeaviateBatchInserter`; reads and deletes run
+on their own small thread pool so a slow batch never holds up a status query.
+Every Weaviate failure leaves here as a `StoreError` subclass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import requests
+import weaviate
+from weaviate.exceptions import WeaviateBaseError
+
+from ..config import Settings
+from ..metrics import Metrics
+from . import queries
+from .batch_inserter import BatchResult, WeaviateBatchInserter
+from .client import connect, short_reason
+from .client_compat import close_client
+from .errors import StoreError, WeaviateUnavailableError
+from .queries import SearchHit
+from .schema import ensure_schema
+
+T = TypeVar("T")
+
+
+class ChunkStore:
+    """Chunks of one or more workspaces in one Weaviate class."""
+
+    def __init__(self, client: weaviate.Client, settings: Settings, metrics: Metrics) -> None:
+        self._client = client
+        self._url = settings.weaviate.url
+        self.class_name = settings.weaviate.class_name
+        self.inserter = WeaviateBatchInserter(
+            client,
+            batch_size=settings.search.weaviate_batch_size,
+            num_workers=settings.weaviate.num_workers,
+            dynamic=settings.weaviate.dynamic_batching,
+            timeout_retries=settings.weaviate.timeout_retries,
+            connection_error_retries=settings.weaviate.connection_error_retries,
+            metrics=metrics,
+        )
+        self._queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="weaviate-query")
+
+    @classmethod
+    async def open(cls, settings: Settings, metrics: Metrics) -> "ChunkStore":
+        """Connect and make sure the class exists (both off the event loop)."""
+
+        def _open() -> weaviate.Client:
+            client = connect(settings.weaviate)
+            try:
+                ensure_schema(client, settings.weaviate.class_name)
+            except (requests.exceptions.RequestException, WeaviateBaseError) as err:
+                raise _store_error(settings.weaviate.url, err) from err
+            return client
+
+        client = await asyncio.to_thread(_open)
+        return cls(client, settings, metrics)
+
+    async def insert(
+        self, objects: Sequence[dict[str, Any]], vectors: Sequence[Sequence[float]] | None, uuids: Sequence[str]
+    ) -> BatchResult:
+        return await self.inserter.batch_insert(objects, vectors, self.class_name, uuids)
+
+    async def delete_stale(self, workspace: str, file_path: str, keep_hash: str) -> int:
+        return await self._run(queries.delete_stale_chunks, self.class_name, workspace, file_path, keep_hash)
+
+    async def delete_file(self, workspace: str, file_path: str) -> int:
+        return await self._run(queries.delete_file_chunks, self.class_name, workspace, file_path)
+
+    async def count(self, workspace: str) -> int:
+        return await self._run(queries.count_chunks, self.class_name, workspace)
+
+    async def indexed_files(self, workspace: str) -> dict[str, set[str]]:
+        return await self._run(queries.indexed_files, self.class_name, workspace)
+
+    async def search(
+        self,
+        workspace: str,
+        vector: list[float],
+        limit: int,
+        path_prefix: str | None = None,
+        language: str | None = None,
+    ) -> list[SearchHit]:
+        return await self._run(
+            queries.near_vector_search, self.class_name, workspace, vector, limit, path_prefix, language
+        )
+
+    def close(self) -> None:
+        """Finish the batch in flight and release threads and connections."""
+        self.inserter.close()
+        self._queries.shutdown(wait=True)
+        close_client(self._client)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        def call() -> T:
+            try:
+                return fn(self._client, *args)
+            except (requests.exceptions.RequestException, WeaviateBaseError, queries.QueryError) as err:
+                raise _store_error(self._url, err) from err
+
+        return await asyncio.get_running_loop().run_in_executor(self._queries, call)
+
+
+def _store_error(url: str, err: BaseException) -> StoreError:
+    if isinstance(err, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return WeaviateUnavailableError(url, short_reason(err))
+    return StoreError(f"Weaviate at {url} answered with an error: {err}")

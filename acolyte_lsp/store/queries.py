@@ -1,0 +1,151 @@
+"""Reads and deletes on the chunk class (synchronous; callers run them off the event loop)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import weaviate
+
+# Weaviate caps one batch delete at QUERY_MAXIMUM_RESULTS (10,000 by default);
+# we repeat the delete until a round removes nothing more.
+_MAX_DELETE_ROUNDS = 1000
+_PAGE_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One near-vector search result."""
+
+    file_path: str
+    start_line: int
+    end_line: int
+    chunk_name: str
+    chunk_type: str
+    language: str
+    distance: float
+    content: str
+
+
+def _equal(prop: str, value: str) -> dict[str, Any]:
+    return {"path": [prop], "operator": "Equal", "valueText": value}
+
+
+def _and(*operands: dict[str, Any]) -> dict[str, Any]:
+    return {"operator": "And", "operands": list(operands)}
+
+
+def _delete_where(client: weaviate.Client, class_name: str, where: dict[str, Any]) -> int:
+    deleted = 0
+    for _ in range(_MAX_DELETE_ROUNDS):
+        reply = client.batch.delete_objects(class_name=class_name, where=where, output="minimal")
+        results = reply.get("results") or {}
+        successful = int(results.get("successful") or 0)
+        deleted += successful
+        if successful == 0 or int(results.get("matches") or 0) < int(results.get("limit") or 10000):
+            return deleted
+    return deleted
+
+
+def delete_stale_chunks(client: weaviate.Client, class_name: str, workspace: str, file_path: str, keep_hash: str) -> int:
+    """Delete a file's chunks whose `file_hash` is not `keep_hash`; return how many went."""
+    where = _and(
+        _equal("workspace", workspace),
+        _equal("file_path", file_path),
+        {"path": ["file_hash"], "operator": "NotEqual", "valueText": keep_hash},
+    )
+    return _delete_where(client, class_name, where)
+
+
+def delete_file_chunks(client: weaviate.Client, class_name: str, workspace: str, file_path: str) -> int:
+    """Delete every chunk of one file."""
+    return _delete_where(client, class_name, _and(_equal("workspace", workspace), _equal("file_path", file_path)))
+
+
+def count_chunks(client: weaviate.Client, class_name: str, workspace: str) -> int:
+    """How many chunks of `workspace` Weaviate holds."""
+    reply = (
+        client.query.aggregate(class_name).with_where(_equal("workspace", workspace)).with_meta_count().do()
+    )
+    _raise_graphql_errors(reply)
+    groups = ((reply.get("data") or {}).get("Aggregate") or {}).get(class_name) or []
+    return int(groups[0]["meta"]["count"]) if groups else 0
+
+
+def indexed_files(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
+    """Each indexed file of `workspace` with the content hashes its chunks carry.
+
+    Walks the class with Weaviate's cursor API (`after`), which cannot be
+    combined with a filter, so other workspaces' chunks are skipped here.
+    """
+    files: dict[str, set[str]] = {}
+    after: str | None = None
+    while True:
+        query = (
+            client.query.get(class_name, ["file_path", "file_hash", "workspace"])
+            .with_additional(["id"])
+            .with_limit(_PAGE_SIZE)
+        )
+        if after is not None:
+            query = query.with_after(after)
+        reply = query.do()
+        _raise_graphql_errors(reply)
+        page = ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []
+        for item in page:
+            if item.get("workspace") == workspace and item.get("file_path"):
+                files.setdefault(item["file_path"], set()).add(item.get("file_hash") or "")
+        if len(page) < _PAGE_SIZE:
+            return files
+        after = page[-1]["_additional"]["id"]
+
+
+def near_vector_search(
+    client: weaviate.Client,
+    class_name: str,
+    workspace: str,
+    vector: list[float],
+    limit: int,
+    path_prefix: str | None = None,
+    language: str | None = None,
+) -> list[SearchHit]:
+    """The `limit` chunks of `workspace` nearest to `vector`, optionally filtered by path and language."""
+    filters = [_equal("workspace", workspace)]
+    if path_prefix:
+        filters.append({"path": ["file_path"], "operator": "Like", "valueText": path_prefix.rstrip("*") + "*"})
+    if language:
+        filters.append(_equal("language", language))
+    properties = ["file_path", "start_line", "end_line", "chunk_name", "chunk_type", "language", "content"]
+    reply = (
+        client.query.get(class_name, properties)
+        .with_near_vector({"vector": vector})
+        .with_where(filters[0] if len(filters) == 1 else _and(*filters))
+        .with_limit(limit)
+        .with_additional(["distance"])
+        .do()
+    )
+    _raise_graphql_errors(reply)
+    hits = []
+    for item in ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []:
+        hits.append(
+            SearchHit(
+                file_path=item["file_path"],
+                start_line=int(item["start_line"]),
+                end_line=int(item["end_line"]),
+                chunk_name=item.get("chunk_name") or "",
+                chunk_type=item.get("chunk_type") or "",
+                language=item.get("language") or "",
+                distance=float((item.get("_additional") or {}).get("distance") or 0.0),
+                content=item.get("content") or "",
+            )
+        )
+    return hits
+
+
+class QueryError(Exception):
+    """Weaviate answered a GraphQL query with errors."""
+
+
+def _raise_graphql_errors(reply: dict[str, Any]) -> None:
+    errors = reply.get("errors")
+    if errors:
+        raise QueryError("; ".join(str(e.get("message", e)) for e in errors))
