@@ -258,7 +258,10 @@ def _located_tree(node: yaml.Node) -> Any:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = yaml.safe_load(yaml.serialize(key_node))
-            result[str(key)] = _located_tree(value_node)
+            located = _located_tree(value_node)
+            # Problems point at the key's line: that is what a reader looks for.
+            located.line, located.column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            result[str(key)] = located
         return _Located(result, line, col)
     if isinstance(node, yaml.SequenceNode):
         return _Located([_located_tree(v) for v in node.value], line, col)

@@ -116,9 +116,9 @@ class WeaviateBatchInserter:
         self._connection_error_retries = connection_error_retries
         self.metrics = metrics or Metrics()
         self._lock = threading.Lock()
-        # One thread is enough: the lock serialises batches anyway; a private
-        # pool keeps slow batches from starving the loop's default executor.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="weaviate-batch")
+        # A private pool keeps slow batches from starving the loop's default
+        # executor; it has several threads, so the lock is what serialises them.
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="weaviate-batch")
 
     async def batch_insert(
         self,

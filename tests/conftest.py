@@ -1,0 +1,55 @@
+"""Shared fixtures: a Weaviate to talk to (the protocol test server, or a real one via WEAVIATE_URL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import weaviate
+
+from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.store.client import connect
+from tests.weaviate_server import WeaviateTestServer
+
+REAL_WEAVIATE_URL = os.environ.get("WEAVIATE_URL")
+
+needs_test_server = pytest.mark.skipif(
+    bool(REAL_WEAVIATE_URL), reason="injects faults, which only the protocol test server can do"
+)
+
+
+@pytest.fixture
+def test_server() -> Iterator[WeaviateTestServer]:
+    """The protocol test server (tests that inject faults use this and skip on a real Weaviate)."""
+    if REAL_WEAVIATE_URL:
+        pytest.skip("injects faults, which only the protocol test server can do")
+    with WeaviateTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def weaviate_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Weaviate URL: WEAVIATE_URL when set, else a fresh protocol test server."""
+    if REAL_WEAVIATE_URL:
+        yield REAL_WEAVIATE_URL
+        return
+    with WeaviateTestServer() as server:
+        yield server.url
+
+
+@pytest.fixture
+def class_name(weaviate_url: str) -> Iterator[str]:
+    """A class name used by one test only, deleted afterwards (matters on a real server)."""
+    name = f"AcolyteTest{uuid.uuid4().hex[:10]}"
+    yield name
+    try:
+        connect(WeaviateSettings(url=weaviate_url)).schema.delete_class(name)
+    except Exception:  # noqa: BLE001 - best-effort cleanup; the server may be gone
+        pass
+
+
+@pytest.fixture
+def client(weaviate_url: str) -> weaviate.Client:
+    return connect(WeaviateSettings(url=weaviate_url, connect_timeout_s=2, read_timeout_s=10))

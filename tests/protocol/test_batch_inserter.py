@@ -1,0 +1,235 @@
+"""WeaviateBatchInserter against Weaviate's wire protocol, faults included."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+import weaviate
+
+from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.store.batch_inserter import ErrorType, WeaviateBatchInserter
+from acolyte_lsp.store.client import connect
+from acolyte_lsp.store.schema import ensure_schema
+from tests.weaviate_server import WeaviateTestServer
+
+from .helpers import chunk_objects
+
+CLASS = "CodeChunk"
+
+
+def _inserter(client: weaviate.Client, **kwargs: object) -> WeaviateBatchInserter:
+    options: dict[str, object] = dict(batch_size=10, num_workers=1, dynamic=False, timeout_retries=0, connection_error_retries=0)
+    options.update(kwargs)
+    return WeaviateBatchInserter(client, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def fault_client(test_server: WeaviateTestServer) -> weaviate.Client:
+    client = connect(WeaviateSettings(url=test_server.url, read_timeout_s=1.0))
+    ensure_schema(client, CLASS)
+    return client
+
+
+def _count(client: weaviate.Client, class_name: str) -> int:
+    reply = client.query.aggregate(class_name).with_meta_count().do()
+    return reply["data"]["Aggregate"][class_name][0]["meta"]["count"]
+
+
+async def test_all_objects_are_stored(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(25)
+    result = await _inserter(client).batch_insert(objects, vectors, class_name, uuids)
+    assert (result.successful, result.failed, result.errors) == (25, 0, ())
+    assert _count(client, class_name) == 25
+
+
+async def test_dynamic_batching_with_workers_stores_everything(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(57)
+    inserter = _inserter(client, dynamic=True, num_workers=2, batch_size=8)
+    result = await inserter.batch_insert(objects, vectors, class_name, uuids)
+    assert (result.successful, result.failed) == (57, 0)
+    assert _count(client, class_name) == 57
+
+
+async def test_sending_the_same_ids_again_overwrites_instead_of_duplicating(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(12)
+    for batch_size in (10, 1):
+        result = await _inserter(client, batch_size=batch_size).batch_insert(objects, vectors, class_name, uuids)
+        assert result.failed == 0
+    assert _count(client, class_name) == 12
+
+
+async def test_rejected_objects_are_reported_exactly_and_the_rest_stored(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(20)
+    objects[3]["start_line"] = "three"  # Weaviate refuses a string for an int property
+    objects[11]["no_such_property"] = "x"
+    result = await _inserter(client).batch_insert(objects, vectors, class_name, uuids)
+    assert (result.successful, result.failed) == (18, 2)
+    by_index = {e["index"]: e for e in result.errors}
+    assert set(by_index) == {3, 11}
+    assert by_index[3]["file_path"] == "src/a.py"
+    assert by_index[3]["error_type"] == ErrorType.REJECTED
+    assert "start_line" in by_index[3]["error"]
+    assert "no_such_property" in by_index[11]["error"]
+    assert _count(client, class_name) == 18
+
+
+async def test_vector_of_the_wrong_length_is_rejected(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(5)
+    vectors[4] = vectors[4][:3]
+    result = await _inserter(client).batch_insert(objects, vectors, class_name, uuids)
+    [error] = result.errors
+    assert error["index"] == 4
+    assert "vector with length 3" in error["error"]
+
+
+async def test_individual_mode_uses_one_request_per_object(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
+    objects, vectors, uuids = chunk_objects(6)
+    objects[2]["start_line"] = "x"
+    result = await _inserter(fault_client, batch_size=1).batch_insert(objects, vectors, CLASS, uuids)
+    assert (result.successful, result.failed) == (5, 1)
+    assert result.errors[0]["index"] == 2
+    assert test_server.requests_to("POST", "/v1/batch/objects") == []
+    assert len(test_server.requests_to("POST", "/v1/objects")) == 6
+
+
+async def test_client_side_refusal_is_an_invalid_object_error(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(4)
+    uuids[1] = "not-a-uuid"
+    result = await _inserter(client).batch_insert(objects, vectors, class_name, uuids)
+    assert result.errors[0]["index"] == 1
+    assert result.errors[0]["error_type"] == ErrorType.INVALID_OBJECT
+    assert result.successful == 3
+
+
+@pytest.mark.parametrize("fault", ["status_500", "slow_reply", "dropped_connection"])
+async def test_whole_batch_failure_falls_back_to_individual_inserts(
+    test_server: WeaviateTestServer, fault_client: weaviate.Client, fault: str
+) -> None:
+    if fault == "status_500":
+        test_server.faults.fail_requests(1, status=500)
+    elif fault == "slow_reply":
+        test_server.faults.delay_requests(3.0, 1)  # the client's read timeout is 1 s
+    else:
+        test_server.faults.drop_requests(1)
+    objects, vectors, uuids = chunk_objects(10)
+    inserter = _inserter(fault_client)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert (result.successful, result.failed, result.fell_back) == (10, 0, True)
+    assert len(test_server.state.all_objects(CLASS)) == 10
+    assert inserter.metrics.get("weaviate.batch.total_failures") == 1
+
+
+async def test_fallback_reports_what_still_fails(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
+    test_server.faults.fail_requests(None, status=503, message="overloaded", path="/v1/")
+    objects, vectors, uuids = chunk_objects(3)
+    result = await _inserter(fault_client).batch_insert(objects, vectors, CLASS, uuids)
+    assert result.failed == 3
+    assert {e["error_type"] for e in result.errors} == {ErrorType.SERVER_ERROR}
+    assert all("overloaded" in e["error"] and "503" in e["error"] for e in result.errors)
+
+
+async def test_next_batch_after_a_failed_one_starts_clean(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
+    test_server.faults.fail_requests(1, status=500)
+    inserter = _inserter(fault_client)
+    first = chunk_objects(10, file_path="a.py")
+    second = chunk_objects(10, file_path="b.py")
+    await inserter.batch_insert(first[0], first[1], CLASS, first[2])
+    result = await inserter.batch_insert(second[0], second[1], CLASS, second[2])
+    assert (result.successful, result.fell_back) == (10, False)
+
+
+async def test_concurrent_calls_are_serialised_by_the_lock(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
+    test_server.faults.latency_s = 0.02
+    inserter = _inserter(fault_client, batch_size=5)
+    active = 0
+    overlap = 0
+    threads = set()
+    guard = threading.Lock()
+    original = fault_client.batch.add_data_object
+
+    def tracking_add(*args: object, **kwargs: object) -> str:
+        with guard:
+            threads.add(threading.get_ident())
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    original_configure = fault_client.batch.configure
+
+    def tracking_configure(*args: object, **kwargs: object) -> object:
+        nonlocal active, overlap
+        with guard:
+            active += 1
+            overlap = max(overlap, active)
+        return original_configure(*args, **kwargs)
+
+    original_exit = type(fault_client.batch).__exit__
+
+    def tracking_exit(self: object, *exc: object) -> None:
+        nonlocal active
+        try:
+            original_exit(self, *exc)  # type: ignore[arg-type]
+        finally:
+            with guard:
+                active -= 1
+
+    fault_client.batch.add_data_object = tracking_add  # type: ignore[method-assign]
+    fault_client.batch.configure = tracking_configure  # type: ignore[method-assign]
+    type(fault_client.batch).__exit__ = tracking_exit  # type: ignore[method-assign]
+    try:
+        a = chunk_objects(20, file_path="a.py")
+        b = chunk_objects(20, file_path="b.py")
+        results = await asyncio.gather(
+            inserter.batch_insert(a[0], a[1], CLASS, a[2]), inserter.batch_insert(b[0], b[1], CLASS, b[2])
+        )
+    finally:
+        type(fault_client.batch).__exit__ = original_exit  # type: ignore[method-assign]
+    assert [r.successful for r in results] == [20, 20]
+    assert len(threads) == 2, "both calls ran on executor threads"
+    assert overlap == 1, "two threads were inside one client's batch at once"
+    assert len(test_server.state.all_objects(CLASS)) == 40
+
+
+async def test_event_loop_keeps_running_while_a_slow_batch_is_in_flight(
+    test_server: WeaviateTestServer, fault_client: weaviate.Client
+) -> None:
+    test_server.faults.delay_requests(0.5, 1)
+    objects, vectors, uuids = chunk_objects(5)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    result = await _inserter(fault_client).batch_insert(objects, vectors, CLASS, uuids)
+    task.cancel()
+    assert result.successful == 5
+    assert ticks >= 5, "the loop was blocked while the batch waited for Weaviate"
+
+
+async def test_metrics_count_objects_batches_and_time(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(12)
+    objects[0]["start_line"] = "bad"
+    inserter = _inserter(client)
+    await inserter.batch_insert(objects, vectors, class_name, uuids)
+    assert inserter.metrics.get("weaviate.batch.successful") == 11
+    assert inserter.metrics.get("weaviate.batch.failed") == 1
+    assert inserter.metrics.get("weaviate.batch.last_size") == 12
+    assert inserter.metrics.get("weaviate.batch.total_failures") == 0
+    assert inserter.metrics.timer_stats("indexing_weaviate_batch_insert").count == 1
+
+
+async def test_mismatched_lengths_are_refused_before_sending(client: weaviate.Client) -> None:
+    objects, vectors, uuids = chunk_objects(3)
+    with pytest.raises(ValueError, match="3 objects but 2 vectors"):
+        await _inserter(client).batch_insert(objects, vectors[:2], CLASS, uuids)

@@ -1,0 +1,99 @@
+"""Line-window chunks, the hashing embedder and deterministic ids."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from acolyte_lsp.embedding import HashEmbedder, NoEmbedder, make_embedder
+from acolyte_lsp.identity import chunk_uuid, workspace_id
+from acolyte_lsp.workspace.chunking import chunk_lines, language_of
+
+
+def _text(n: int) -> str:
+    return "".join(f"line {i}\n" for i in range(1, n + 1))
+
+
+def test_windows_have_exact_one_based_ranges_and_content() -> None:
+    chunks = chunk_lines(_text(130), window=60, overlap=10)
+    assert [(c.start_line, c.end_line) for c in chunks] == [(1, 60), (51, 110), (101, 130)]
+    assert chunks[1].content.splitlines()[0] == "line 51"
+    assert chunks[1].content.splitlines()[-1] == "line 110"
+
+
+def test_every_line_belongs_to_a_chunk_on_a_real_file() -> None:
+    source = Path(__file__).read_text()
+    lines = source.splitlines()
+    covered = set()
+    for chunk in chunk_lines(source, window=7, overlap=2):
+        assert chunk.content.splitlines() == lines[chunk.start_line - 1 : chunk.end_line]
+        covered.update(range(chunk.start_line, chunk.end_line + 1))
+    assert covered == set(range(1, len(lines) + 1))
+
+
+def test_short_file_is_one_chunk() -> None:
+    [chunk] = chunk_lines("a\nb", window=60, overlap=10)
+    assert (chunk.start_line, chunk.end_line, chunk.content) == (1, 2, "a\nb")
+
+
+def test_empty_file_has_no_chunks() -> None:
+    assert chunk_lines("") == []
+
+
+def test_overlap_larger_than_window_still_advances() -> None:
+    chunks = chunk_lines(_text(5), window=2, overlap=5)
+    assert [(c.start_line, c.end_line) for c in chunks] == [(1, 2), (2, 3), (3, 4), (4, 5)]
+
+
+def test_language_comes_from_the_suffix() -> None:
+    assert language_of("src/app.py") == "python"
+    assert language_of("web/App.TSX") == "typescript"
+    assert language_of("LICENSE") == "text"
+
+
+def test_hash_embedder_is_deterministic_unit_length_and_768_wide() -> None:
+    embedder = HashEmbedder()
+    [a, b] = embedder.embed(["def batch_insert(): pass", "def batch_insert(): pass"])
+    assert a == b
+    assert len(a) == 768
+    assert math.isclose(math.sqrt(sum(v * v for v in a)), 1.0)
+
+
+def test_hash_embedder_puts_related_code_closer() -> None:
+    embedder = HashEmbedder(256)
+    query = embedder.embed_one("insert batch into weaviate")
+    near = embedder.embed_one("def batch_insert(objects): client.batch.add_data_object(weaviate)")
+    far = embedder.embed_one("color: red; margin: 0 auto; font-family: serif")
+    assert sum(q * n for q, n in zip(query, near)) > sum(q * f for q, f in zip(query, far))
+
+
+def test_text_without_tokens_embeds_to_zeros() -> None:
+    assert HashEmbedder(8).embed_one("  \n ") == [0.0] * 8
+
+
+def test_make_embedder_knows_hash_and_none() -> None:
+    assert isinstance(make_embedder("hash", 12), HashEmbedder)
+    assert make_embedder("none", 12).embed(["x"]) is None
+    assert isinstance(make_embedder("none", 12), NoEmbedder)
+    with pytest.raises(ValueError, match="unknown embeddings.provider"):
+        make_embedder("magic", 12)
+
+
+def test_chunk_uuid_is_stable_and_sensitive_to_every_part() -> None:
+    base = chunk_uuid("ws", "a.py", 1, 60, "text")
+    assert base == chunk_uuid("ws", "a.py", 1, 60, "text")
+    variants = {
+        chunk_uuid("ws2", "a.py", 1, 60, "text"),
+        chunk_uuid("ws", "b.py", 1, 60, "text"),
+        chunk_uuid("ws", "a.py", 2, 60, "text"),
+        chunk_uuid("ws", "a.py", 1, 60, "text!"),
+    }
+    assert base not in variants and len(variants) == 4
+
+
+def test_workspace_id_is_stable_per_folder(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    assert workspace_id(tmp_path / "one") == workspace_id(tmp_path / "one" / ".." / "one")
+    assert workspace_id(tmp_path / "one") != workspace_id(tmp_path / "two")
+    assert workspace_id(tmp_path / "one").startswith("one-")
