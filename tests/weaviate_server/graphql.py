@@ -157,7 +157,8 @@ def execute(state: WeaviateState, query: str) -> dict[str, Any]:
         return {"data": data}
     except (GraphQLError, WeaviateError) as err:
         message = err.message if isinstance(err, WeaviateError) else str(err)
-        return {"data": None, "errors": [{"message": message, "locations": [], "path": []}]}
+        # A query that fails validation carries no `data` (GraphQLResponse in the spec).
+        return {"errors": [{"message": message, "locations": [], "path": []}]}
 
 
 def _class_or_error(state: WeaviateState, name: str, type_name: str) -> str:

@@ -1,0 +1,79 @@
+"""Deletes, counts, listings and search on the chunk class."""
+
+from __future__ import annotations
+
+import asyncio
+
+import weaviate
+
+from acolyte_lsp.identity import chunk_uuid
+from acolyte_lsp.store import queries
+from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter
+from acolyte_lsp.store.schema import ensure_schema
+
+from .helpers import chunk_objects
+
+
+def _insert(client: weaviate.Client, class_name: str, objects, vectors, uuids) -> None:  # type: ignore[no-untyped-def]
+    inserter = WeaviateBatchInserter(client, batch_size=50, dynamic=False)
+    result = asyncio.run(inserter.batch_insert(objects, vectors, class_name, uuids))
+    assert result.failed == 0
+
+
+def _seed(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    for path, workspace, file_hash, n in (
+        ("src/a.py", "ws", "old", 3),
+        ("src/a.py", "ws", "new", 2),
+        ("src/b.py", "ws", "b1", 4),
+        ("src/a.py", "other", "old", 5),
+    ):
+        objects, vectors, _ = chunk_objects(n, file_path=path, workspace=workspace)
+        for o in objects:
+            o["file_hash"] = file_hash
+            o["content"] += file_hash
+        uuids = [chunk_uuid(workspace, path, o["start_line"], o["end_line"], o["content"]) for o in objects]
+        _insert(client, class_name, objects, vectors, uuids)
+
+
+def test_delete_stale_keeps_only_the_current_hash_of_that_file(client: weaviate.Client, class_name: str) -> None:
+    _seed(client, class_name)
+    assert queries.delete_stale_chunks(client, class_name, "ws", "src/a.py", "new") == 3
+    files = queries.indexed_files(client, class_name, "ws")
+    assert files == {"src/a.py": {"new"}, "src/b.py": {"b1"}}
+    assert queries.indexed_files(client, class_name, "other") == {"src/a.py": {"old"}}
+
+
+def test_delete_file_removes_every_chunk_of_that_file_in_that_workspace(client: weaviate.Client, class_name: str) -> None:
+    _seed(client, class_name)
+    assert queries.delete_file_chunks(client, class_name, "ws", "src/a.py") == 5
+    assert queries.count_chunks(client, class_name, "ws") == 4
+    assert queries.count_chunks(client, class_name, "other") == 5
+
+
+def test_indexed_files_pages_through_the_whole_class(client: weaviate.Client, class_name: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _seed(client, class_name)
+    monkeypatch.setattr(queries, "_PAGE_SIZE", 2)
+    assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"old", "new"}, "src/b.py": {"b1"}}
+
+
+def test_count_of_an_unknown_workspace_is_zero(client: weaviate.Client, class_name: str) -> None:
+    _seed(client, class_name)
+    assert queries.count_chunks(client, class_name, "nobody") == 0
+
+
+def test_near_vector_search_ranks_by_distance_within_the_workspace(client: weaviate.Client, class_name: str) -> None:
+    _seed(client, class_name)
+    _, vectors, _ = chunk_objects(4, file_path="src/b.py")
+    hits = queries.near_vector_search(client, class_name, "ws", vectors[2], limit=3)
+    assert len(hits) == 3
+    assert hits[0].file_path in {"src/a.py", "src/b.py"}
+    assert hits[0].distance <= hits[1].distance <= hits[2].distance
+    assert hits[0].distance < 1e-6
+
+
+def test_search_filters_by_path_prefix(client: weaviate.Client, class_name: str) -> None:
+    _seed(client, class_name)
+    _, vectors, _ = chunk_objects(1)
+    hits = queries.near_vector_search(client, class_name, "ws", vectors[0], limit=20, path_prefix="src/b")
+    assert {h.file_path for h in hits} == {"src/b.py"}
