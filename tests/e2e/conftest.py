@@ -1,0 +1,90 @@
+"""pytest-lsp fixtures: acolyte-lsp started as a subprocess over stdio, as an editor starts it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVER_COMMAND = [sys.executable, "-m", "acolyte_lsp"]
+WAIT_LIMIT_S = 60.0
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
+async def lsp(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
+    yield
+    await lsp_client.shutdown_session()
+
+
+def capabilities(progress: bool = True) -> types.ClientCapabilities:
+    return types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=progress),
+        text_document=types.TextDocumentClientCapabilities(
+            publish_diagnostics=types.PublishDiagnosticsClientCapabilities()
+        ),
+    )
+
+
+async def initialize(client: LanguageClient, root: Path, options: dict[str, Any], progress: bool = True) -> None:
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(progress),
+            root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+            initialization_options=options,
+        )
+    )
+
+
+async def eventually(condition: Callable[[], Any], what: str) -> Any:
+    """Wait (bounded) until `condition()` is truthy; return its value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_LIMIT_S
+    while True:
+        value = condition()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def ended_progress(client: LanguageClient) -> list[list[Any]]:
+    """Progress sequences (begin … end) that have ended."""
+    return [
+        reports
+        for reports in client.progress_reports.values()
+        if reports and isinstance(reports[-1], types.WorkDoneProgressEnd)
+    ]
+
+
+def options(url: str, class_name: str = "CodeChunk", **weaviate: Any) -> dict[str, Any]:
+    return {
+        "weaviate": {
+            "url": url,
+            "class_name": class_name,
+            "timeout_retries": 0,
+            "connection_error_retries": 0,
+            "read_timeout_s": 5,
+            **weaviate,
+        },
+        "search": {"weaviate_batch_size": 20},
+        "indexing": {"chunk_lines": 10, "chunk_overlap": 2},
+    }
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def lines(prefix: str, n: int) -> str:
+    return "".join(f"{prefix} line {i}\n" for i in range(1, n + 1))

@@ -1,0 +1,164 @@
+"""IndexingService end to end against Weaviate's protocol: what reaches the server, and when."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import weaviate
+
+from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.embedding import HashEmbedder
+from acolyte_lsp.indexer import FileFailed, FileIndexed, FileRemoved, IndexEvent, IndexingService, WorkspaceRoot
+from acolyte_lsp.metrics import Metrics
+from acolyte_lsp.store import queries
+from acolyte_lsp.store.chunk_store import ChunkStore
+from tests.weaviate_server import WeaviateTestServer
+
+
+def _settings(url: str, class_name: str = "CodeChunk") -> Settings:
+    return Settings(
+        search=SearchSettings(weaviate_batch_size=20),
+        weaviate=WeaviateSettings(url=url, class_name=class_name, timeout_retries=0, connection_error_retries=0, read_timeout_s=5),
+        indexing=IndexingSettings(chunk_lines=10, chunk_overlap=2),
+    )
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _lines(prefix: str, n: int) -> str:
+    return "".join(f"{prefix} line {i}\n" for i in range(1, n + 1))
+
+
+class Harness:
+    def __init__(self, settings: Settings, store: ChunkStore, root: Path) -> None:
+        self.events: list[IndexEvent] = []
+        self.store = store
+        self.root = WorkspaceRoot.at(root)
+        self.service = IndexingService(settings, store, HashEmbedder(settings.embeddings.dimensions), self.events.append)
+
+    def files(self, client: weaviate.Client) -> dict[str, set[str]]:
+        return queries.indexed_files(client, self.store.class_name, self.root.workspace_id)
+
+    def count(self, client: weaviate.Client) -> int:
+        return queries.count_chunks(client, self.store.class_name, self.root.workspace_id)
+
+
+@pytest.fixture
+async def harness(weaviate_url: str, class_name: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = _settings(weaviate_url, class_name)
+    store = await ChunkStore.open(settings, Metrics())
+    yield Harness(settings, store, tmp_path)
+    store.close()
+
+
+async def test_workspace_index_stores_every_chunk_of_every_file(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": _lines("a", 25), "pkg/b.md": _lines("b", 5), ".gitignore": "*.log\n", "x.log": "no"})
+    summary = await harness.service.index_workspace(harness.root)
+    assert (summary.files_total, summary.files_indexed, summary.files_failed) == (3, 3, 0)
+    assert summary.chunks == 3 + 1 + 1
+    assert set(harness.files(client)) == {"a.py", "pkg/b.md", ".gitignore"}
+    assert harness.count(client) == 5
+
+
+async def test_second_run_without_changes_sends_nothing(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": _lines("a", 25)})
+    await harness.service.index_workspace(harness.root)
+    before = harness.store.inserter.metrics.get("weaviate.batch.successful")
+    summary = await harness.service.index_workspace(harness.root)
+    assert (summary.files_unchanged, summary.files_indexed) == (1, 0)
+    assert harness.store.inserter.metrics.get("weaviate.batch.successful") == before
+
+
+async def test_changed_deleted_and_new_files_converge(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
+    _write(tmp_path, {"keep.py": _lines("k", 5), "change.py": _lines("c", 25), "gone.py": _lines("g", 5)})
+    await harness.service.index_workspace(harness.root)
+    _write(tmp_path, {"change.py": _lines("changed", 12), "new.py": _lines("n", 3)})
+    (tmp_path / "gone.py").unlink()
+    summary = await harness.service.index_workspace(harness.root)
+    assert (summary.files_indexed, summary.files_unchanged, summary.files_removed) == (2, 1, 1)
+    files = harness.files(client)
+    assert set(files) == {"keep.py", "change.py", "new.py"}
+    assert all(len(hashes) == 1 for hashes in files.values()), "stale chunks of change.py were left"
+    assert harness.count(client) == 1 + 2 + 1
+
+
+async def test_force_resends_unchanged_files(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": _lines("a", 5)})
+    await harness.service.index_workspace(harness.root)
+    summary = await harness.service.index_workspace(harness.root, force=True)
+    assert summary.files_indexed == 1
+    assert harness.count(client) == 1
+
+
+async def test_emptied_class_is_refilled_on_the_next_run(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": _lines("a", 25)})
+    await harness.service.index_workspace(harness.root)
+    queries.delete_file_chunks(client, harness.store.class_name, harness.root.workspace_id, "a.py")
+    summary = await harness.service.index_workspace(harness.root)
+    assert summary.files_indexed == 1
+    assert harness.count(client) == 3
+
+
+async def test_saved_file_gets_new_chunks_and_loses_old_ones(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": _lines("old", 25)})
+    await harness.service.index_workspace(harness.root)
+    _write(tmp_path, {"a.py": _lines("new", 8)})
+    await harness.service.index_file(harness.root, "a.py")
+    assert len(harness.files(client)["a.py"]) == 1
+    assert harness.count(client) == 1
+    assert isinstance(harness.events[-1], FileIndexed)
+
+
+async def test_saving_a_deleted_file_removes_its_chunks(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
+    _write(tmp_path, {"a.py": _lines("a", 5)})
+    await harness.service.index_workspace(harness.root)
+    (tmp_path / "a.py").unlink()
+    await harness.service.index_file(harness.root, "a.py")
+    assert harness.count(client) == 0
+    assert isinstance(harness.events[-1], FileRemoved)
+
+
+async def test_saving_an_ignored_file_sends_nothing(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
+    _write(tmp_path, {".gitignore": "*.tmp\n", "x.tmp": "scratch"})
+    await harness.service.index_file(harness.root, "x.tmp")
+    assert harness.count(client) == 0
+
+
+async def test_rejected_chunks_become_file_failures_with_their_lines(test_server: WeaviateTestServer, tmp_path: Path) -> None:
+    test_server.faults.reject_objects(
+        lambda obj: "invalid text property 'content' on class 'CodeChunk': poisoned"
+        if "POISON" in (obj.get("properties") or {}).get("content", "")
+        else None
+    )
+    settings = _settings(test_server.url)
+    store = await ChunkStore.open(settings, Metrics())
+    events: list[IndexEvent] = []
+    service = IndexingService(settings, store, HashEmbedder(), events.append)
+    _write(tmp_path, {"bad.py": _lines("x", 12) + "POISON\n" + _lines("y", 10), "good.py": _lines("g", 3)})
+    summary = await service.index_workspace(WorkspaceRoot.at(tmp_path))
+    store.close()
+    assert (summary.files_indexed, summary.files_failed) == (1, 1)
+    [failed] = [e for e in events if isinstance(e, FileFailed)]
+    assert failed.rel_path == "bad.py"
+    assert [(f.start_line, f.end_line) for f in failed.failures] == [(9, 18)]  # line 13 lies only in the second window
+    assert failed.failures[0].error_type == "rejected"
+    assert "poisoned" in failed.failures[0].message
+
+
+async def test_weaviate_going_away_stops_the_run_with_an_error(test_server: WeaviateTestServer, tmp_path: Path) -> None:
+    settings = _settings(test_server.url)
+    store = await ChunkStore.open(settings, Metrics())
+    service = IndexingService(settings, store, HashEmbedder(), lambda e: None)
+    _write(tmp_path, {f"f{i}.py": _lines(str(i), 3) for i in range(40)})
+    test_server.faults.drop_requests(None, path="/v1/batch/objects")
+    test_server.faults.drop_requests(None, path="/v1/objects")
+    summary = await service.index_workspace(WorkspaceRoot.at(tmp_path))
+    store.close()
+    assert summary.error is not None and "Cannot reach Weaviate" in summary.error
+    assert summary.files_failed == 0, "an outage is not a per-file failure"
