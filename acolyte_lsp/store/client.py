@@ -9,7 +9,7 @@ import weaviate
 from weaviate.embedded import EmbeddedOptions
 
 from ..config import WeaviateSettings
-from .errors import WeaviateUnavailableError
+from .errors import EmbeddedWeaviateError, WeaviateUnavailableError
 
 # weaviate-client 3.x warns on every client creation that v3 is deprecated; that
 # is our pinned, chosen client, so the warning is noise for our users.
@@ -20,20 +20,13 @@ def connect(settings: WeaviateSettings) -> weaviate.Client:
     """A connected client, or `WeaviateUnavailableError` saying what was tried and what to do."""
     auth = weaviate.AuthApiKey(api_key=settings.api_key) if settings.api_key else None
     timeouts = (settings.connect_timeout_s, settings.read_timeout_s)
-    try:
-        if settings.embedded:
-            options = EmbeddedOptions(
-                **{
-                    key: value
-                    for key, value in (
-                        ("version", settings.embedded_version),
-                        ("binary_path", settings.embedded_binary_path),
-                        ("persistence_data_path", settings.embedded_persistence_path),
-                    )
-                    if value
-                }
-            )
+    if settings.embedded:
+        options = embedded_options(settings)
+        try:
             return weaviate.Client(embedded_options=options, timeout_config=timeouts)
+        except (requests.exceptions.RequestException, weaviate.exceptions.WeaviateBaseError, OSError) as err:
+            raise EmbeddedWeaviateError(options.version, options.binary_path, short_reason(err)) from err
+    try:
         return weaviate.Client(
             url=settings.url,
             auth_client_secret=auth,
@@ -41,8 +34,21 @@ def connect(settings: WeaviateSettings) -> weaviate.Client:
             startup_period=None,
         )
     except (requests.exceptions.RequestException, weaviate.exceptions.WeaviateBaseError, OSError) as err:
-        where = "Weaviate Embedded" if settings.embedded else settings.url
-        raise WeaviateUnavailableError(where, short_reason(err)) from err
+        raise WeaviateUnavailableError(settings.url, short_reason(err)) from err
+
+
+def embedded_options(settings: WeaviateSettings) -> EmbeddedOptions:
+    """Weaviate Embedded options: the client's defaults, overridden where settings say so."""
+    overrides = {
+        key: value
+        for key, value in (
+            ("version", settings.embedded_version),
+            ("binary_path", settings.embedded_binary_path),
+            ("persistence_data_path", settings.embedded_persistence_path),
+        )
+        if value
+    }
+    return EmbeddedOptions(**overrides)
 
 
 def short_reason(err: BaseException) -> str:
@@ -63,5 +69,8 @@ def short_reason(err: BaseException) -> str:
             if needle in lowered:
                 return words
         return "connection failed"
+    status = getattr(err, "status_code", None)
+    if status in (401, 403):
+        return f"HTTP {status}: the server wants a valid API key; set WEAVIATE_API_KEY or weaviate.api_key"
     first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
     return first if len(first) <= 200 else first[:197] + "..."

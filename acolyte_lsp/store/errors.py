@@ -25,5 +25,20 @@ class WeaviateUnavailableError(StoreError):
         )
 
 
+class EmbeddedWeaviateError(WeaviateUnavailableError):
+    """Weaviate Embedded could not be downloaded or started."""
+
+    def __init__(self, version: str, binary_path: str, detail: str) -> None:
+        self.url = "Weaviate Embedded"
+        self.detail = detail
+        StoreError.__init__(
+            self,
+            f"Weaviate Embedded {version} could not start ({detail}). On first use the client downloads the "
+            f"Weaviate binary into {binary_path}; where downloads are impossible, copy the binary there from a "
+            "machine that has it, or run a Weaviate server "
+            f"(`{CONTAINER_HINT}`) and set `weaviate.embedded: false` and `weaviate.url`.",
+        )
+
+
 class SchemaMismatchError(StoreError):
     """The class exists in Weaviate but cannot hold our chunks."""

@@ -151,6 +151,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         record = RequestRecord(method, parsed.path)
         owner.record(record)
+        if owner.api_key and not parsed.path.startswith("/v1/.well-known/"):
+            if self.headers.get("Authorization") != f"Bearer {owner.api_key}":
+                # Weaviate's API-key auth answers 401 with an ErrorResponse.
+                self._send(401, {"error": [{"message": "unauthorized: invalid api key"}]})
+                return
         try:
             status, payload = owner.route(method, parsed.path, parse_qs(parsed.query), body, record)
         except WeaviateError as err:
@@ -204,9 +209,12 @@ class _HTTPServer(ThreadingHTTPServer):
 class WeaviateTestServer:
     """Start with `start()` (or as a context manager); `url` is where clients connect."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, auto_schema: bool = False) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, auto_schema: bool = False, api_key: str | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self.api_key = api_key
         self.state = WeaviateState(auto_schema=auto_schema)
         self.faults = Faults()
         self.requests: list[RequestRecord] = []

@@ -1,0 +1,73 @@
+"""`acolyte-lsp index` and `search` from a terminal, as users run them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import weaviate
+
+from acolyte_lsp.identity import workspace_id
+from acolyte_lsp.store import queries
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "acolyte_lsp", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def _workspace(root: Path, class_name: str) -> None:
+    (root / ".acolyte").write_text(f"weaviate:\n  class_name: {class_name}\nsearch:\n  weaviate_batch_size: 50\n")
+    (root / "pkg").mkdir()
+    (root / "pkg" / "billing.py").write_text("def compute_invoice_total(invoice):\n    return 1\n")
+    (root / "notes.md").write_text("# Notes\n" + "text\n" * 100)
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+
+
+def test_index_prints_a_summary_and_stores_the_chunks(weaviate_url: str, class_name: str, client: weaviate.Client, tmp_path: Path) -> None:
+    _workspace(tmp_path, class_name)
+    done = _run("index", str(tmp_path), "--url", weaviate_url)
+    assert done.returncode == 0, done.stderr
+    assert "files: 4 (3 indexed, 0 unchanged, 0 failed, 1 skipped, 0 removed)" in done.stdout
+    assert "chunks: 4 stored, 0 failed" in done.stdout
+    assert "seconds:" in done.stdout
+    assert "100% 4/4 files" in done.stderr
+    assert set(queries.indexed_files(client, class_name, workspace_id(tmp_path))) == {".acolyte", "pkg/billing.py", "notes.md"}
+
+
+def test_second_index_finds_nothing_to_send(weaviate_url: str, class_name: str, tmp_path: Path) -> None:
+    _workspace(tmp_path, class_name)
+    _run("index", str(tmp_path), "--url", weaviate_url)
+    done = _run("index", str(tmp_path), "--url", weaviate_url)
+    assert "(0 indexed, 3 unchanged" in done.stdout
+
+
+def test_search_prints_the_best_location_first(weaviate_url: str, class_name: str, tmp_path: Path) -> None:
+    _workspace(tmp_path, class_name)
+    _run("index", str(tmp_path), "--url", weaviate_url)
+    done = _run("search", "invoice total", "--path", str(tmp_path), "--url", weaviate_url, "--limit", "2")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].split()[1] == "pkg/billing.py:1-2"
+
+
+def test_index_without_weaviate_exits_2_with_the_paragraph(tmp_path: Path) -> None:
+    done = _run("index", str(tmp_path), "--url", "http://127.0.0.1:9")
+    assert done.returncode == 2
+    assert "Cannot reach Weaviate at http://127.0.0.1:9 (connection refused)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_index_of_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    done = _run("index", str(tmp_path / "nope"))
+    assert done.returncode == 64
+    assert "is not a folder" in done.stderr
+
+
+def test_broken_settings_are_warned_about_and_defaults_used(weaviate_url: str, class_name: str, tmp_path: Path) -> None:
+    (tmp_path / ".acolyte").write_text(f"weaviate:\n  class_name: {class_name}\n  num_workers: many\n")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    done = _run("index", str(tmp_path), "--url", weaviate_url)
+    assert done.returncode == 0
+    assert ".acolyte:3: weaviate.num_workers: expected an integer, got string 'many' (using the default)" in done.stderr
