@@ -38,7 +38,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // The client registers the server's commands (acolyte.reindexWorkspace, …) itself;
   // package.json only gives them palette titles.
   client = new LanguageClient("acolyte", "ACOLYTE", serverOptions, clientOptions);
-  context.subscriptions.push({ dispose: () => void client?.stop() });
   try {
     await client.start();
   } catch (err) {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: sets up .venv, type-checks the VS Code
+# client when npm is available, then runs pytest (extra arguments go to pytest).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here"
+source "$here/scripts/setup-env.sh"
+
+if command -v npm >/dev/null 2>&1; then
+  echo "== vscode-client: install and type-check" >&2
+  (cd vscode-client && npm ci --no-audit --no-fund --loglevel=error && npm test --silent)
+else
+  echo "== vscode-client: npm not found, skipping its type-check" >&2
+fi
+
+echo "== pytest" >&2
+set +e
+"$ACOLYTE_PY" -m pytest -q "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  # pytest's 5 means it collected no test: the whole suite must never be empty,
+  # but a selection (-k, a path) that matches nothing is the caller's choice.
+  if [ "$#" -eq 0 ]; then
+    echo "pytest collected no tests from the whole suite: something is broken" >&2
+    exit 1
+  fi
+  echo "pytest: the selection matched no tests" >&2
+  exit 0
+fi
+exit "$status"

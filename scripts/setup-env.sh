@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Create .venv (Python >= 3.11) and install acolyte-lsp with its test extras; idempotent.
+# Sourced by run.sh and run-tests.sh; sets ACOLYTE_PY to the venv's python.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv="$here/.venv"
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "acolyte-lsp needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  echo "Creating $venv" >&2
+  "$python" -m venv "$venv"
+fi
+stamp="$venv/.installed-$(sha256sum "$here/pyproject.toml" | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "Installing acolyte-lsp and its test dependencies into $venv" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$here[test]"
+  rm -f "$venv"/.installed-*
+  touch "$stamp"
+fi
+export ACOLYTE_PY="$venv/bin/python"
