@@ -117,6 +117,9 @@ class RequestRecord:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the body waits
+    # for the client's delayed ACK (~40 ms a request), which no Weaviate does.
+    disable_nagle_algorithm = True
     server: "_HTTPServer"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request logs
@@ -464,8 +467,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Weaviate REST protocol test server (in memory).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request (stands in for a real server's work)")
     args = parser.parse_args()
     server = WeaviateTestServer(args.host, args.port).start()
+    server.faults.latency_s = args.latency_ms / 1000
     print(f"Weaviate test server listening on {server.url} (in memory; Ctrl-C stops it)", flush=True)
     try:
         threading.Event().wait()
