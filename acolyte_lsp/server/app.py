@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +212,14 @@ def create_server() -> AcolyteLanguageServer:
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: AcolyteLanguageServer, *args: Any) -> None:
         await ls.stop()
+
+    @server.feature(types.EXIT)
+    def on_exit(ls: AcolyteLanguageServer, *args: Any) -> None:
+        # A batch stuck in the v3 client's retry sleeps would keep the process
+        # alive at interpreter exit (executor threads are joined); cap that wait.
+        timer = threading.Timer(SHUTDOWN_GRACE_S, os._exit, args=(0,))
+        timer.daemon = True
+        timer.start()
 
     @server.command(CMD_REINDEX_WORKSPACE)
     async def reindex_workspace(ls: AcolyteLanguageServer, *args: Any) -> dict[str, Any]:

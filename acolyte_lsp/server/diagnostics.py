@@ -20,11 +20,16 @@ def _uri(path: Path) -> str:
 
 
 class DiagnosticsBook:
-    """Publishes diagnostics and remembers which files have some, so they can be cleared."""
+    """Publishes diagnostics per file, keeping indexing failures and settings problems apart.
+
+    A file's published list is the union of both kinds, so indexing a file
+    cleanly never hides a settings problem on it, and the other way round.
+    """
 
     def __init__(self, ls: LanguageServer) -> None:
         self._ls = ls
-        self._with_diagnostics: set[str] = set()
+        self._index: dict[str, list[types.Diagnostic]] = {}
+        self._config: dict[str, list[types.Diagnostic]] = {}
 
     def file_failed(self, path: Path, failures: Iterable[ChunkFailure]) -> None:
         diagnostics = [
@@ -40,12 +45,10 @@ class DiagnosticsBook:
             )
             for f in failures
         ]
-        self._publish(_uri(path), diagnostics)
+        self._update(self._index, _uri(path), diagnostics)
 
     def file_clean(self, path: Path) -> None:
-        uri = _uri(path)
-        if uri in self._with_diagnostics:
-            self._publish(uri, [])
+        self._update(self._index, _uri(path), [])
 
     def config_problems(self, config_path: Path, problems: Iterable[ConfigProblem]) -> None:
         diagnostics = []
@@ -64,15 +67,14 @@ class DiagnosticsBook:
                     code="config",
                 )
             )
-        uri = _uri(config_path)
-        if diagnostics or uri in self._with_diagnostics:
-            self._publish(uri, diagnostics)
+        self._update(self._config, _uri(config_path), diagnostics)
 
-    def _publish(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+    def _update(self, book: dict[str, list[types.Diagnostic]], uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        """Record one kind for `uri` and publish when something changed."""
+        had = book.pop(uri, None)
         if diagnostics:
-            self._with_diagnostics.add(uri)
-        else:
-            self._with_diagnostics.discard(uri)
-        self._ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
-        )
+            book[uri] = diagnostics
+        elif had is None:
+            return  # nothing was shown, nothing to clear
+        combined = self._index.get(uri, []) + self._config.get(uri, [])
+        self._ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=combined))

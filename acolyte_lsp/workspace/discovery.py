@@ -20,8 +20,10 @@ import pathspec
 IGNORE_FILE_NAMES = (".gitignore", ".acolyteignore")
 
 # Folders that are never source, and files that may hold secrets, which must
-# never reach a vector database. Users add more with `indexing.exclude`.
+# never reach a vector database (`.acolyte` may hold an API key). Users add
+# more with `indexing.exclude`.
 DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".acolyte",
     ".git/",
     ".hg/",
     ".svn/",

@@ -19,7 +19,9 @@ WAIT_LIMIT_S = 60.0
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
 async def lsp(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     yield
-    await lsp_client.shutdown_session()
+    server = lsp_client._server  # noqa: SLF001 - a test may already have shut the server down
+    if server is not None and server.returncode is None:
+        await lsp_client.shutdown_session()
 
 
 def capabilities(progress: bool = True) -> types.ClientCapabilities:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -159,12 +160,11 @@ async def test_broken_settings_file_gets_a_diagnostic_and_defaults_apply(
 ) -> None:
     write(tmp_path, {".acolyte": "search:\n  weaviate_batch_size: lots\n", "a.py": "x\n"})
     await initialize(lsp, tmp_path, options(weaviate_url, class_name) | {"search": {}})
-    uri = (tmp_path / ".acolyte").as_uri()
-    [diagnostic] = await eventually(lambda: lsp.diagnostics.get(uri), "a diagnostic on .acolyte")
+    await eventually(lambda: ended_progress(lsp), "indexing on defaults")
+    [diagnostic] = lsp.diagnostics[(tmp_path / ".acolyte").as_uri()]
     assert diagnostic.range.start.line == 1
     assert diagnostic.code == "config"
     assert "search.weaviate_batch_size: expected an integer, got string 'lots'" in diagnostic.message
-    await eventually(lambda: ended_progress(lsp), "indexing on defaults")
 
 
 async def test_search_command_finds_the_file_holding_the_code(
@@ -226,3 +226,25 @@ async def test_cancelling_the_progress_stops_indexing_cleanly(
     [reports] = await eventually(lambda: ended_progress(lsp), "the cancelled run to end")
     assert reports[-1].message.startswith("Cancelled:")
     assert len(test_server.state.all_objects("CodeChunk")) < 200
+
+
+async def test_status_answers_while_a_slow_index_is_running(
+    lsp: LanguageClient, test_server: WeaviateTestServer, tmp_path: Path
+) -> None:
+    test_server.faults.delay_requests(2.0, None, path="/v1/batch/objects")
+    write(tmp_path, {"a.py": lines("a", 5)})
+    await initialize(lsp, tmp_path, options(test_server.url))
+    await eventually(lambda: lsp.progress_reports, "the index to begin")
+    status = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
+    assert status["state"] == "indexing"
+
+
+async def test_shutdown_during_a_stuck_batch_ends_the_process(
+    lsp: LanguageClient, test_server: WeaviateTestServer, tmp_path: Path
+) -> None:
+    test_server.faults.delay_requests(120.0, None, path="/v1/batch/objects")
+    write(tmp_path, {"a.py": lines("a", 5)})
+    await initialize(lsp, tmp_path, options(test_server.url, read_timeout_s=120))
+    await eventually(lambda: test_server.requests_to("POST", "/v1/batch/objects"), "the batch to be in flight")
+    await asyncio.wait_for(lsp.shutdown_session(), timeout=60)  # a hang guard, not a speed check
+    assert lsp._server is not None and lsp._server.returncode is not None  # noqa: SLF001

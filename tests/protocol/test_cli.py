@@ -30,18 +30,18 @@ def test_index_prints_a_summary_and_stores_the_chunks(weaviate_url: str, class_n
     _workspace(tmp_path, class_name)
     done = _run("index", str(tmp_path), "--url", weaviate_url)
     assert done.returncode == 0, done.stderr
-    assert "files: 4 (3 indexed, 0 unchanged, 0 failed, 1 skipped, 0 removed)" in done.stdout
-    assert "chunks: 4 stored, 0 failed" in done.stdout
+    assert "files: 3 (2 indexed, 0 unchanged, 0 failed, 1 skipped, 0 removed)" in done.stdout
+    assert "chunks: 3 stored, 0 failed" in done.stdout
     assert "seconds:" in done.stdout
-    assert "100% 4/4 files" in done.stderr
-    assert set(queries.indexed_files(client, class_name, workspace_id(tmp_path))) == {".acolyte", "pkg/billing.py", "notes.md"}
+    assert "100% 3/3 files" in done.stderr
+    assert set(queries.indexed_files(client, class_name, workspace_id(tmp_path))) == {"pkg/billing.py", "notes.md"}
 
 
 def test_second_index_finds_nothing_to_send(weaviate_url: str, class_name: str, tmp_path: Path) -> None:
     _workspace(tmp_path, class_name)
     _run("index", str(tmp_path), "--url", weaviate_url)
     done = _run("index", str(tmp_path), "--url", weaviate_url)
-    assert "(0 indexed, 3 unchanged" in done.stdout
+    assert "(0 indexed, 2 unchanged" in done.stdout
 
 
 def test_search_prints_the_best_location_first(weaviate_url: str, class_name: str, tmp_path: Path) -> None:

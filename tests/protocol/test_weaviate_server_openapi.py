@@ -132,3 +132,16 @@ def test_injected_server_error_uses_the_error_response_shape(test_server: Weavia
     test_server.faults.fail_requests(1, status=500, message="boom")
     body = check("POST", "/batch/objects", requests.post(f"{base}/batch/objects", json={"objects": []}))
     assert body == {"error": [{"message": "boom"}]}
+
+
+def test_restart_keeps_the_data_and_the_port(test_server: WeaviateTestServer, base: str) -> None:
+    requests.post(f"{base}/schema", json=CLASS_BODY)
+    requests.post(f"{base}/batch/objects", json={"objects": [{"class": "Doc", "properties": {"title": "a"}}]})
+    port = test_server.port
+    test_server.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/meta", timeout=2)
+    test_server.start()
+    assert test_server.port == port
+    body = requests.get(f"{base}/objects", params={"class": "Doc"}).json()
+    assert [o["properties"]["title"] for o in body["objects"]] == ["a"]

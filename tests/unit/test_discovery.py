@@ -67,6 +67,7 @@ def test_dependency_folders_and_secrets_are_never_indexed(tmp_path: Path) -> Non
             "certs/server.pem": "",
             "keys/id_rsa": "",
             "keys/deploy.key": "",
+            ".acolyte": "weaviate:\n  api_key: s3cret\n",
             "app.py": "",
         },
     )

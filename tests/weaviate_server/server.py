@@ -132,6 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        record = RequestRecord(method, parsed.path)
+        owner.record(record)
         if owner.faults.latency_s:
             time.sleep(owner.faults.latency_s)
         for rule in owner.faults.take(method, parsed.path):
@@ -152,8 +154,6 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError as err:
             self._send(422, {"code": 602, "message": f'parsing body body from "" failed, because {err}'})
             return
-        record = RequestRecord(method, parsed.path)
-        owner.record(record)
         if owner.api_key and not parsed.path.startswith("/v1/.well-known/"):
             if self.headers.get("Authorization") != f"Bearer {owner.api_key}":
                 # Weaviate's API-key auth answers 401 with an ErrorResponse.
