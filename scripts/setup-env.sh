@@ -16,8 +16,13 @@ fi
 stamp="$venv/.installed-$(sha256sum "$here/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Installing acolyte-lsp and its test dependencies into $venv" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$here[test]"
+  log="$venv/install.log"
+  if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade pip \
+         && "$venv/bin/python" -m pip install --disable-pip-version-check -e "$here[test]"; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "Installing into $venv failed; the whole log is $log" >&2
+    exit 1
+  fi
   rm -f "$venv"/.installed-*
   touch "$stamp"
 fi
