@@ -79,14 +79,3 @@ def options(url: str, class_name: str = "CodeChunk", **weaviate: Any) -> dict[st
         "search": {"weaviate_batch_size": 20},
         "indexing": {"chunk_lines": 10, "chunk_overlap": 2},
     }
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
-def lines(prefix: str, n: int) -> str:
-    return "".join(f"{prefix} line {i}\n" for i in range(1, n + 1))

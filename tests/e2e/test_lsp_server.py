@@ -15,7 +15,9 @@ from acolyte_lsp.identity import workspace_id
 from acolyte_lsp.store import queries
 from tests.weaviate_server import WeaviateTestServer
 
-from .conftest import ended_progress, eventually, initialize, lines, options, write
+from tests.files import lines, write
+
+from .conftest import ended_progress, eventually, initialize, options
 
 POISON_MESSAGE = "invalid text property 'content' on class 'CodeChunk': poisoned"
 

@@ -13,6 +13,7 @@ from acolyte_lsp.indexer import FileFailed, FileIndexed, FileRemoved, IndexEvent
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store import queries
 from acolyte_lsp.store.chunk_store import ChunkStore
+from tests.files import lines, write
 from tests.weaviate_server import WeaviateTestServer
 
 
@@ -22,17 +23,6 @@ def _settings(url: str, class_name: str = "CodeChunk") -> Settings:
         weaviate=WeaviateSettings(url=url, class_name=class_name, timeout_retries=0, connection_error_retries=0, read_timeout_s=5),
         indexing=IndexingSettings(chunk_lines=10, chunk_overlap=2),
     )
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
-def _lines(prefix: str, n: int) -> str:
-    return "".join(f"{prefix} line {i}\n" for i in range(1, n + 1))
 
 
 class Harness:
@@ -58,7 +48,7 @@ async def harness(weaviate_url: str, class_name: str, tmp_path: Path):  # type: 
 
 
 async def test_workspace_index_stores_every_chunk_of_every_file(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
-    _write(tmp_path, {"a.py": _lines("a", 25), "pkg/b.md": _lines("b", 5), ".gitignore": "*.log\n", "x.log": "no"})
+    write(tmp_path, {"a.py": lines("a", 25), "pkg/b.md": lines("b", 5), ".gitignore": "*.log\n", "x.log": "no"})
     summary = await harness.service.index_workspace(harness.root)
     assert (summary.files_total, summary.files_indexed, summary.files_failed) == (3, 3, 0)
     assert summary.chunks == 3 + 1 + 1
@@ -67,7 +57,7 @@ async def test_workspace_index_stores_every_chunk_of_every_file(harness: Harness
 
 
 async def test_second_run_without_changes_sends_nothing(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
-    _write(tmp_path, {"a.py": _lines("a", 25)})
+    write(tmp_path, {"a.py": lines("a", 25)})
     await harness.service.index_workspace(harness.root)
     before = harness.store.inserter.metrics.get("weaviate.batch.successful")
     summary = await harness.service.index_workspace(harness.root)
@@ -76,9 +66,9 @@ async def test_second_run_without_changes_sends_nothing(harness: Harness, client
 
 
 async def test_changed_deleted_and_new_files_converge(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
-    _write(tmp_path, {"keep.py": _lines("k", 5), "change.py": _lines("c", 25), "gone.py": _lines("g", 5)})
+    write(tmp_path, {"keep.py": lines("k", 5), "change.py": lines("c", 25), "gone.py": lines("g", 5)})
     await harness.service.index_workspace(harness.root)
-    _write(tmp_path, {"change.py": _lines("changed", 12), "new.py": _lines("n", 3)})
+    write(tmp_path, {"change.py": lines("changed", 12), "new.py": lines("n", 3)})
     (tmp_path / "gone.py").unlink()
     summary = await harness.service.index_workspace(harness.root)
     assert (summary.files_indexed, summary.files_unchanged, summary.files_removed) == (2, 1, 1)
@@ -89,7 +79,7 @@ async def test_changed_deleted_and_new_files_converge(harness: Harness, client: 
 
 
 async def test_force_resends_unchanged_files(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
-    _write(tmp_path, {"a.py": _lines("a", 5)})
+    write(tmp_path, {"a.py": lines("a", 5)})
     await harness.service.index_workspace(harness.root)
     summary = await harness.service.index_workspace(harness.root, force=True)
     assert summary.files_indexed == 1
@@ -97,7 +87,7 @@ async def test_force_resends_unchanged_files(harness: Harness, client: weaviate.
 
 
 async def test_emptied_class_is_refilled_on_the_next_run(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
-    _write(tmp_path, {"a.py": _lines("a", 25)})
+    write(tmp_path, {"a.py": lines("a", 25)})
     await harness.service.index_workspace(harness.root)
     queries.delete_file_chunks(client, harness.store.class_name, harness.root.workspace_id, "a.py")
     summary = await harness.service.index_workspace(harness.root)
@@ -106,9 +96,9 @@ async def test_emptied_class_is_refilled_on_the_next_run(harness: Harness, clien
 
 
 async def test_saved_file_gets_new_chunks_and_loses_old_ones(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
-    _write(tmp_path, {"a.py": _lines("old", 25)})
+    write(tmp_path, {"a.py": lines("old", 25)})
     await harness.service.index_workspace(harness.root)
-    _write(tmp_path, {"a.py": _lines("new", 8)})
+    write(tmp_path, {"a.py": lines("new", 8)})
     await harness.service.index_file(harness.root, "a.py")
     assert len(harness.files(client)["a.py"]) == 1
     assert harness.count(client) == 1
@@ -116,7 +106,7 @@ async def test_saved_file_gets_new_chunks_and_loses_old_ones(harness: Harness, c
 
 
 async def test_saving_a_deleted_file_removes_its_chunks(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
-    _write(tmp_path, {"a.py": _lines("a", 5)})
+    write(tmp_path, {"a.py": lines("a", 5)})
     await harness.service.index_workspace(harness.root)
     (tmp_path / "a.py").unlink()
     await harness.service.index_file(harness.root, "a.py")
@@ -125,12 +115,12 @@ async def test_saving_a_deleted_file_removes_its_chunks(harness: Harness, client
 
 
 async def test_saving_an_ignored_file_sends_nothing(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
-    _write(tmp_path, {".gitignore": "*.tmp\n", "x.tmp": "scratch"})
+    write(tmp_path, {".gitignore": "*.tmp\n", "x.tmp": "scratch"})
     await harness.service.index_file(harness.root, "x.tmp")
     assert harness.count(client) == 0
 
 
-async def test_rejected_chunks_become_file_failures_with_their_lines(test_server: WeaviateTestServer, tmp_path: Path) -> None:
+async def test_rejected_chunks_become_file_failures_with_theirlines(test_server: WeaviateTestServer, tmp_path: Path) -> None:
     test_server.faults.reject_objects(
         lambda obj: "invalid text property 'content' on class 'CodeChunk': poisoned"
         if "POISON" in (obj.get("properties") or {}).get("content", "")
@@ -140,7 +130,7 @@ async def test_rejected_chunks_become_file_failures_with_their_lines(test_server
     store = await ChunkStore.open(settings, Metrics())
     events: list[IndexEvent] = []
     service = IndexingService(settings, store, HashEmbedder(), events.append)
-    _write(tmp_path, {"bad.py": _lines("x", 12) + "POISON\n" + _lines("y", 10), "good.py": _lines("g", 3)})
+    write(tmp_path, {"bad.py": lines("x", 12) + "POISON\n" + lines("y", 10), "good.py": lines("g", 3)})
     summary = await service.index_workspace(WorkspaceRoot.at(tmp_path))
     store.close()
     assert (summary.files_indexed, summary.files_failed) == (1, 1)
@@ -155,7 +145,7 @@ async def test_weaviate_going_away_stops_the_run_with_an_error(test_server: Weav
     settings = _settings(test_server.url)
     store = await ChunkStore.open(settings, Metrics())
     service = IndexingService(settings, store, HashEmbedder(), lambda e: None)
-    _write(tmp_path, {f"f{i}.py": _lines(str(i), 3) for i in range(40)})
+    write(tmp_path, {f"f{i}.py": lines(str(i), 3) for i in range(40)})
     test_server.faults.drop_requests(None, path="/v1/batch/objects")
     test_server.faults.drop_requests(None, path="/v1/objects")
     summary = await service.index_workspace(WorkspaceRoot.at(tmp_path))
