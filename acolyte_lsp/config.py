@@ -54,8 +54,10 @@ class IndexingSettings:
 
     exclude: tuple[str, ...] = ()
     max_file_size_kb: int = field(default=1024, metadata={"min": 1})
+    include: tuple[str, ...] = ()
     chunk_lines: int = field(default=60, metadata={"min": 1})
     chunk_overlap: int = field(default=10, metadata={"min": 0})
+    min_chunk_lines: int = field(default=8, metadata={"min": 1})
     debounce_ms: int = field(default=300, metadata={"min": 0})
 
 

@@ -27,7 +27,7 @@ from .embedding import Embedder
 from .identity import chunk_uuid, workspace_id
 from .store.batch_inserter import BatchResult, ErrorType
 from .store.errors import StoreError, WeaviateUnavailableError
-from .workspace.chunking import Chunk, chunk_lines, language_of
+from .workspace.chunking import Chunk, ChunkingOptions, chunk_file, language_of
 from .workspace.discovery import FileSkipped, SourceFile, discover_files, is_indexable, read_source
 
 FILES_PER_GROUP = 32
@@ -356,6 +356,7 @@ class IndexingService:
     ) -> list[_Prepared | _Unchanged | FileSkipped]:
         """Read, chunk and embed (blocking: runs in a worker thread)."""
         indexing = self.settings.indexing
+        options = ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
         out: list[_Prepared | _Unchanged | FileSkipped] = []
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         for source in group:
@@ -367,7 +368,7 @@ class IndexingService:
             if not force and indexed is not None and indexed.get(source.rel_path) == {text.file_hash}:
                 out.append(_Unchanged(source))
                 continue
-            chunks = chunk_lines(text.text, indexing.chunk_lines, indexing.chunk_overlap)
+            chunks = chunk_file(source.rel_path, text.text, options)
             language = language_of(source.rel_path)
             objects = [
                 {
