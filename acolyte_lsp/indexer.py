@@ -225,7 +225,7 @@ class IndexingService:
         error: str | None = None
         try:
             files = await asyncio.to_thread(
-                lambda: list(discover_files(root.path, self.settings.indexing.exclude))
+                lambda: list(discover_files(root.path, self.settings.indexing.exclude, self.settings.indexing.include))
             )
             indexed = await self._store.indexed_files(root.workspace_id)
             self._emit(IndexStarted(root, len(files)))
@@ -268,7 +268,7 @@ class IndexingService:
                 await self._store.delete_file(root.workspace_id, rel_path)
                 self._emit(FileRemoved(root, rel_path))
                 return
-            if not is_indexable(root.path, rel_path, self.settings.indexing.exclude):
+            if not is_indexable(root.path, rel_path, self.settings.indexing.exclude, self.settings.indexing.include):
                 return
             await self._index_locked(root, [source], None, True, _RunCounts())
 

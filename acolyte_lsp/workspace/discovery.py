@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -51,6 +52,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 )
 
 _BINARY_SNIFF_BYTES = 8192
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -85,15 +87,31 @@ class _IgnoreLevel:
 
 
 class IgnoreRules:
-    """Git-style ignore rules for one workspace root, built as the walk goes down."""
+    """Git-style ignore rules for one workspace root, built as the walk goes down.
 
-    def __init__(self, extra_patterns: Sequence[str] = ()) -> None:
-        self._root_spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *extra_patterns])
+    Fixed excludes (defaults, `indexing.exclude`) always win; then `.git/info/exclude`
+    and the ignore files decide, the deepest matching pattern last; when
+    `indexing.include` is set, a file must also match one of its patterns.
+    """
+
+    def __init__(self, root: Path, exclude: Sequence[str] = (), include: Sequence[str] = ()) -> None:
+        self._root_spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
+        self._include = pathspec.GitIgnoreSpec.from_lines(include) if include else None
+        self.base_levels: list[_IgnoreLevel] = []
+        git_exclude = root / ".git" / "info" / "exclude"
+        if git_exclude.is_file():
+            try:
+                lines = git_exclude.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                lines = []
+            self.base_levels.append(_IgnoreLevel(PurePosixPath("."), pathspec.GitIgnoreSpec.from_lines(lines)))
 
     def is_ignored(self, rel_path: str, is_dir: bool, levels: Sequence[_IgnoreLevel]) -> bool:
         """Whether `rel_path` is ignored; the deepest ignore file with a matching pattern decides."""
         candidate = rel_path + "/" if is_dir else rel_path
         if self._root_spec.match_file(candidate):
+            return True
+        if not is_dir and self._include is not None and not self._include.match_file(candidate):
             return True
         decision = False
         for level in levels:
@@ -122,12 +140,12 @@ def _read_ignore_files(folder: Path) -> list[str]:
     return lines
 
 
-def discover_files(root: Path, exclude: Sequence[str] = ()) -> Iterator[SourceFile]:
+def discover_files(root: Path, exclude: Sequence[str] = (), include: Sequence[str] = ()) -> Iterator[SourceFile]:
     """Yield every regular file under `root` that the ignore rules let through, in a stable order."""
     root = root.resolve()
-    rules = IgnoreRules(exclude)
+    rules = IgnoreRules(root, exclude, include)
     visited: set[tuple[int, int]] = set()
-    yield from _walk(root, root, PurePosixPath("."), rules, [], visited)
+    yield from _walk(root, root, PurePosixPath("."), rules, list(rules.base_levels), visited)
 
 
 def _walk(
@@ -187,10 +205,10 @@ def relative_posix(root: Path, path: Path) -> str | None:
         return None
 
 
-def is_indexable(root: Path, rel_path: str, exclude: Sequence[str] = ()) -> bool:
+def is_indexable(root: Path, rel_path: str, exclude: Sequence[str] = (), include: Sequence[str] = ()) -> bool:
     """Whether a single path would be chosen by `discover_files` (used for saves and file events)."""
-    rules = IgnoreRules(exclude)
-    levels: list[_IgnoreLevel] = []
+    rules = IgnoreRules(root, exclude, include)
+    levels: list[_IgnoreLevel] = list(rules.base_levels)
     parts = PurePosixPath(rel_path).parts
     folder = root
     rel_folder = PurePosixPath(".")
@@ -228,7 +246,12 @@ def read_source(file: SourceFile, max_size_bytes: int) -> FileText:
 
 
 def decode_text(rel_path: str, data: bytes) -> str:
-    """Decode UTF-8 (BOM allowed) or BOM-marked UTF-16; anything else is not indexed."""
+    """Decode UTF-8 (BOM allowed), BOM-marked UTF-16, or else Windows-1252 (a superset of Latin-1).
+
+    Files with NUL bytes are binary. Windows-1252 is the legacy encoding most
+    old source files use; it is accepted only when the result holds no control
+    characters, so a wrong guess is not stored as garbage.
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
@@ -239,4 +262,11 @@ def decode_text(rel_path: str, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise FileSkipped(rel_path, f"not UTF-8 text (invalid byte at offset {err.start})") from err
+        utf8_error = err
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not _CONTROL.search(text):
+        return text
+    raise FileSkipped(rel_path, f"not UTF-8 text (invalid byte at offset {utf8_error.start}) nor Windows-1252")

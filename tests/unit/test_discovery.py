@@ -18,8 +18,8 @@ def _tree(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content)
 
 
-def _found(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
-    return [f.rel_path for f in discover_files(root, exclude)]
+def _found(root: Path, exclude: tuple[str, ...] = (), include: tuple[str, ...] = ()) -> list[str]:
+    return [f.rel_path for f in discover_files(root, exclude, include)]
 
 
 def test_gitignore_at_the_root_applies_everywhere(tmp_path: Path) -> None:
@@ -102,11 +102,16 @@ def test_utf16_with_bom_is_decoded(tmp_path: Path) -> None:
     assert read_source(SourceFile(tmp_path / "a.txt", "a.txt"), 1024).text == "hello"
 
 
+def test_legacy_windows_1252_text_is_decoded(tmp_path: Path) -> None:
+    _tree(tmp_path, {"old.c": "/* café, naïve — déjà */\n".encode("cp1252")})
+    assert read_source(SourceFile(tmp_path / "old.c", "old.c"), 1024).text == "/* café, naïve — déjà */\n"
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00", "binary file"),
-        (b"caf\xe9 latin-1", "not UTF-8 text"),
+        (b"\x1b[31m \xff\xfe log", "not UTF-8 text .* nor Windows-1252"),
         (b"x" * 2048, "larger than indexing.max_file_size_kb"),
     ],
 )
@@ -125,3 +130,22 @@ def test_is_indexable_agrees_with_the_walk(tmp_path: Path) -> None:
     assert not is_indexable(tmp_path, "notes.tmp")
     assert not is_indexable(tmp_path, "node_modules/m/index.js")
     assert not is_indexable(tmp_path, "gen/a.py", ("gen/",))
+
+
+def test_include_patterns_limit_files_but_not_folders(tmp_path: Path) -> None:
+    _tree(tmp_path, {"src/a.py": "", "src/deep/b.py": "", "src/c.md": "", "d.txt": ""})
+    assert _found(tmp_path, include=("*.py",)) == ["src/a.py", "src/deep/b.py"]
+    assert is_indexable(tmp_path, "src/x.py", include=("*.py",))
+    assert not is_indexable(tmp_path, "src/x.md", include=("*.py",))
+
+
+def test_git_info_exclude_is_honoured(tmp_path: Path) -> None:
+    _tree(tmp_path, {".git/info/exclude": "scratch/\n", "scratch/a.py": "", "b.py": ""})
+    assert _found(tmp_path) == ["b.py"]
+    assert not is_indexable(tmp_path, "scratch/a.py")
+
+
+def test_fifos_and_other_special_files_are_skipped(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    _tree(tmp_path, {"a.py": ""})
+    assert _found(tmp_path) == ["a.py"]
