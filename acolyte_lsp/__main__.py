@@ -45,19 +45,15 @@ class ProgressBar:
 
     def __call__(self, event: IndexEvent) -> None:
         if isinstance(event, IndexStarted):
-            self._stream.write(f"Indexing {event.root.path} ({event.total_files} files)\n")
+            self._stream.write(f"Indexing {event.root.path}\n")
         elif isinstance(event, IndexProgress):
-            pct = 100 if event.total_files == 0 else event.files_done * 100 // event.total_files
-            text = (
-                f"{pct:3d}% {event.files_done}/{event.total_files} files · "
-                f"{event.chunks} chunks · {event.failed_files} failed"
-            )
+            message, pct = event.describe()
             if self._tty:
-                bar = "#" * (pct // 4) + "." * (25 - pct // 4)
-                self._stream.write(f"\r[{bar}] {text}")
-            elif pct // 10 != self._last_decile:
-                self._stream.write(text + "\n")
-            self._last_decile = pct // 10
+                bar = "?" * 25 if pct is None else "#" * (pct // 4) + "." * (25 - pct // 4)
+                self._stream.write(f"\r[{bar}] {'' if pct is None else f'{pct:3d}% '}{message}\x1b[K")
+            elif pct is not None and pct // 10 != self._last_decile:
+                self._stream.write(f"{pct:3d}% {message}\n")
+                self._last_decile = pct // 10
         elif isinstance(event, FileFailed):
             for failure in event.failures:
                 self._stream.write(
@@ -108,7 +104,7 @@ async def _index(path: Path, url: str | None, force: bool) -> int:
         return EXIT_UNAVAILABLE
     try:
         embedder = make_embedder(settings.embeddings.provider, settings.embeddings.dimensions)
-        indexer = IndexingService(settings, store, embedder, ProgressBar(sys.stderr))
+        indexer = IndexingService(settings, store, embedder, ProgressBar(sys.stderr), metrics)
         summary = await indexer.index_workspace(WorkspaceRoot.at(path), force=force)
     finally:
         await asyncio.to_thread(store.close)

@@ -129,7 +129,7 @@ class Controller:
             return False
         self._store = store
         embedder = make_embedder(self.settings.embeddings.provider, self.settings.embeddings.dimensions)
-        self._indexer = IndexingService(self.settings, store, embedder, self._on_event)
+        self._indexer = IndexingService(self.settings, store, embedder, self._on_event, self.metrics)
         self.state = State.IDLE
         self.last_error = None
         self._disconnected.clear()

@@ -14,6 +14,8 @@ with what is on disk.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -25,12 +27,19 @@ from typing import Any, Protocol
 from .config import Settings
 from .embedding import Embedder
 from .identity import chunk_uuid, workspace_id
+from .metrics import Metrics
 from .store.batch_inserter import BatchResult, ErrorType
 from .store.errors import StoreError, WeaviateUnavailableError
 from .workspace.chunking import Chunk, ChunkingOptions, chunk_file, language_of
 from .workspace.discovery import FileSkipped, SourceFile, discover_files, is_indexable, read_source
 
+FIRST_GROUP_FILES = 4
 FILES_PER_GROUP = 32
+QUEUE_GROUPS = 2  # groups waiting between two stages
+TIMER_DISCOVER = "indexing.discover"
+TIMER_READ_CHUNK = "indexing.read_chunk"
+TIMER_EMBED = "indexing.embed"
+TIMER_DELETE = "indexing.delete_stale"
 _UNREACHABLE = {ErrorType.CONNECTION, ErrorType.TIMEOUT}
 
 
@@ -90,16 +99,25 @@ class IndexSummary:
 @dataclass(frozen=True)
 class IndexStarted:
     root: WorkspaceRoot
-    total_files: int
 
 
 @dataclass(frozen=True)
 class IndexProgress:
+    """`total_files` is None while discovery is still walking the tree."""
+
     root: WorkspaceRoot
     files_done: int
-    total_files: int
+    total_files: int | None
     chunks: int
     failed_files: int
+
+    def describe(self) -> tuple[str, int | None]:
+        """"i/N files · c chunks · f failed" and the percentage (None while N is unknown)."""
+        tail = f"{self.chunks} chunks · {self.failed_files} failed"
+        if self.total_files is None:
+            return f"{self.files_done} files · {tail}", None
+        percentage = 100 if self.total_files == 0 else min(100, self.files_done * 100 // self.total_files)
+        return f"{self.files_done}/{self.total_files} files · {tail}", percentage
 
 
 @dataclass(frozen=True)
@@ -168,8 +186,12 @@ class _Unchanged:
     source: SourceFile
 
 
+_Item = _Prepared | _Unchanged | FileSkipped
+
+
 @dataclass
 class _RunCounts:
+    total: int | None = None
     indexed: int = 0
     unchanged: int = 0
     failed: int = 0
@@ -182,29 +204,60 @@ class _RunCounts:
 
 @dataclass
 class _FileLocks:
+    """One asyncio lock per file, created on demand and dropped when nobody holds or waits for it."""
+
     locks: dict[tuple[Path, str], asyncio.Lock] = field(default_factory=dict)
+    users: dict[tuple[Path, str], int] = field(default_factory=dict)
+
+    async def acquire(self, root: Path, rel_paths: Sequence[str]) -> None:
+        # Sorted acquisition: two holders of several locks can never deadlock.
+        keys = sorted({(root, p) for p in rel_paths})
+        for key in keys:
+            self.users[key] = self.users.get(key, 0) + 1
+            self.locks.setdefault(key, asyncio.Lock())
+        acquired = 0
+        try:
+            for key in keys:
+                await self.locks[key].acquire()
+                acquired += 1
+        except BaseException:
+            for n, key in enumerate(keys):
+                self._done(key, held=n < acquired)
+            raise
+
+    def release(self, root: Path, rel_paths: Sequence[str]) -> None:
+        for key in sorted({(root, p) for p in rel_paths}):
+            self._done(key, held=True)
+
+    def _done(self, key: tuple[Path, str], held: bool) -> None:
+        if held:
+            self.locks[key].release()
+        self.users[key] -= 1
+        if self.users[key] == 0:
+            del self.users[key], self.locks[key]
 
     @asynccontextmanager
     async def hold(self, root: Path, rel_paths: Sequence[str]) -> AsyncIterator[None]:
-        # Sorted acquisition: two holders of several locks can never deadlock.
-        keys = sorted({(root, p) for p in rel_paths})
-        acquired: list[asyncio.Lock] = []
+        await self.acquire(root, rel_paths)
         try:
-            for key in keys:
-                lock = self.locks.setdefault(key, asyncio.Lock())
-                await lock.acquire()
-                acquired.append(lock)
             yield
         finally:
-            for lock in acquired:
-                lock.release()
+            self.release(root, rel_paths)
 
 
 class IndexingService:
     """Indexes workspaces and single files into a `ChunkSink`, reporting through events."""
 
-    def __init__(self, settings: Settings, store: ChunkSink, embedder: Embedder, on_event: EventSink) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChunkSink,
+        embedder: Embedder,
+        on_event: EventSink,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self._store = store
         self._embedder = embedder
         self._emit = on_event
@@ -221,22 +274,12 @@ class IndexingService:
     async def _index_workspace(self, root: WorkspaceRoot, force: bool, cancel: asyncio.Event) -> IndexSummary:
         started = time.perf_counter()
         counts = _RunCounts()
-        files: list[SourceFile] = []
         error: str | None = None
         try:
-            files = await asyncio.to_thread(
-                lambda: list(discover_files(root.path, self.settings.indexing.exclude, self.settings.indexing.include))
-            )
             indexed = await self._store.indexed_files(root.workspace_id)
-            self._emit(IndexStarted(root, len(files)))
-            for start in range(0, len(files), FILES_PER_GROUP):
-                if cancel.is_set():
-                    break
-                group = files[start : start + FILES_PER_GROUP]
-                await self._index_group(root, group, indexed, force, counts)
-                self._emit(IndexProgress(root, counts.done, len(files), counts.chunks, counts.failed))
+            self._emit(IndexStarted(root))
+            present = await self._pipeline(root, indexed, force, cancel, counts)
             if not cancel.is_set():
-                present = {f.rel_path for f in files}
                 for rel_path in sorted(set(indexed) - present):
                     async with self._file_locks.hold(root.path, [rel_path]):
                         await self._store.delete_file(root.workspace_id, rel_path)
@@ -245,7 +288,7 @@ class IndexingService:
         except StoreError as err:
             error = str(err)
         summary = IndexSummary(
-            files_total=len(files),
+            files_total=counts.total or 0,
             files_indexed=counts.indexed,
             files_unchanged=counts.unchanged,
             files_failed=counts.failed,
@@ -260,6 +303,89 @@ class IndexingService:
         self._emit(IndexFinished(root, summary))
         return summary
 
+    async def _pipeline(
+        self, root: WorkspaceRoot, indexed: dict[str, set[str]], force: bool, cancel: asyncio.Event, counts: _RunCounts
+    ) -> set[str]:
+        """Discover → prepare (read, chunk, embed) → insert, overlapping, with bounded queues.
+
+        Returns the paths discovery found. At most `QUEUE_GROUPS` groups wait
+        between stages, so memory stays flat however large the workspace is.
+        """
+        loop = asyncio.get_running_loop()
+        groups: asyncio.Queue[list[SourceFile] | None] = asyncio.Queue(QUEUE_GROUPS)
+        prepared: asyncio.Queue[tuple[list[SourceFile], list[_Item]] | None] = asyncio.Queue(QUEUE_GROUPS)
+        present: set[str] = set()
+        stop = threading.Event()
+
+        def discover() -> None:
+            def put(item: list[SourceFile] | None) -> bool:
+                future = asyncio.run_coroutine_threadsafe(groups.put(item), loop)
+                while True:
+                    try:
+                        future.result(timeout=0.1)
+                        return True
+                    except concurrent.futures.TimeoutError:
+                        if stop.is_set():
+                            future.cancel()
+                            return False
+
+            indexing = self.settings.indexing
+            group: list[SourceFile] = []
+            size = FIRST_GROUP_FILES  # a small first group gets the first chunks out at once
+            with self.metrics.timer(TIMER_DISCOVER):
+                for source in discover_files(root.path, indexing.exclude, indexing.include):
+                    if stop.is_set():
+                        return
+                    present.add(source.rel_path)
+                    group.append(source)
+                    if len(group) >= size:
+                        if not put(group):
+                            return
+                        group, size = [], FILES_PER_GROUP
+            counts.total = len(present)
+            if (group and not put(group)) or not put(None):
+                return
+
+        async def prepare() -> None:
+            while (group := await groups.get()) is not None:
+                if cancel.is_set():
+                    stop.set()  # discovery stops at its next file or its next put
+                    break
+                await self._file_locks.acquire(root.path, [f.rel_path for f in group])
+                items = await asyncio.to_thread(self._prepare, root, group, indexed, force)
+                await prepared.put((group, items))
+            await prepared.put(None)
+
+        async def insert() -> None:
+            while (entry := await prepared.get()) is not None:
+                group, items = entry
+                try:
+                    if not cancel.is_set():
+                        await self._send(root, items, indexed, counts)
+                finally:
+                    self._file_locks.release(root.path, [f.rel_path for f in group])
+                self._emit(IndexProgress(root, counts.done, counts.total, counts.chunks, counts.failed))
+
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(asyncio.to_thread(discover))
+                tasks.create_task(prepare())
+                tasks.create_task(insert())
+        except BaseExceptionGroup as group_error:
+            stop.set()
+            store_errors = [e for e in group_error.exceptions if isinstance(e, StoreError)]
+            if store_errors:
+                raise store_errors[0] from None
+            raise
+        finally:
+            stop.set()
+            # Locks of groups prepared but never sent (cancelled, or failed).
+            while not prepared.empty():
+                entry = prepared.get_nowait()
+                if entry is not None:
+                    self._file_locks.release(root.path, [f.rel_path for f in entry[0]])
+        return present
+
     async def index_file(self, root: WorkspaceRoot, rel_path: str) -> None:
         """Re-index one file after a save (or drop its chunks when it is gone)."""
         source = SourceFile(root.path / rel_path, rel_path)
@@ -270,7 +396,8 @@ class IndexingService:
                 return
             if not is_indexable(root.path, rel_path, self.settings.indexing.exclude, self.settings.indexing.include):
                 return
-            await self._index_locked(root, [source], None, True, _RunCounts())
+            items = await asyncio.to_thread(self._prepare, root, [source], None, True)
+            await self._send(root, items, None, _RunCounts())
 
     async def remove_file(self, root: WorkspaceRoot, rel_path: str) -> None:
         """Drop every chunk of a file that was deleted or moved away."""
@@ -278,32 +405,23 @@ class IndexingService:
             await self._store.delete_file(root.workspace_id, rel_path)
         self._emit(FileRemoved(root, rel_path))
 
-    async def _index_group(
+    async def _send(
         self,
         root: WorkspaceRoot,
-        group: list[SourceFile],
-        indexed: dict[str, set[str]],
-        force: bool,
-        counts: _RunCounts,
-    ) -> None:
-        async with self._file_locks.hold(root.path, [f.rel_path for f in group]):
-            await self._index_locked(root, group, indexed, force, counts)
-
-    async def _index_locked(
-        self,
-        root: WorkspaceRoot,
-        group: list[SourceFile],
+        items: list[_Item],
         indexed: dict[str, set[str]] | None,
-        force: bool,
         counts: _RunCounts,
     ) -> None:
-        prepared = await asyncio.to_thread(self._prepare, root, group, indexed, force)
+        """Insert the prepared files' chunks, then delete what they replace; emit one event per file."""
         to_send: list[_Prepared] = []
-        for item in prepared:
+        for item in items:
             if isinstance(item, FileSkipped):
                 counts.skipped += 1
                 counts.done += 1
                 self._emit(FileNotIndexed(root, item.rel_path, item.reason))
+                if indexed is None or item.rel_path in indexed:
+                    # It was indexed before it became binary, too big or unreadable.
+                    await self._store.delete_file(root.workspace_id, item.rel_path)
             elif isinstance(item, _Unchanged):
                 counts.unchanged += 1
                 counts.done += 1
@@ -321,7 +439,12 @@ class IndexingService:
         offset = 0
         for item in to_send:
             failures = tuple(
-                ChunkFailure(chunk.start_line, chunk.end_line, errors_by_index[offset + i]["error"], errors_by_index[offset + i]["error_type"])
+                ChunkFailure(
+                    chunk.start_line,
+                    chunk.end_line,
+                    errors_by_index[offset + i]["error"],
+                    errors_by_index[offset + i]["error_type"],
+                )
                 for i, chunk in enumerate(item.chunks)
                 if offset + i in errors_by_index
             )
@@ -336,7 +459,8 @@ class IndexingService:
                 self._emit(FileFailed(root, item.source.rel_path, failures))
                 continue
             if self._may_have_stale_chunks(indexed, item):
-                await self._store.delete_stale(root.workspace_id, item.source.rel_path, item.file_hash)
+                with self.metrics.timer(TIMER_DELETE):
+                    await self._store.delete_stale(root.workspace_id, item.source.rel_path, item.file_hash)
             counts.indexed += 1
             self._emit(FileIndexed(root, item.source.rel_path, len(item.chunks)))
 
@@ -353,22 +477,30 @@ class IndexingService:
         group: list[SourceFile],
         indexed: dict[str, set[str]] | None,
         force: bool,
-    ) -> list[_Prepared | _Unchanged | FileSkipped]:
-        """Read, chunk and embed (blocking: runs in a worker thread)."""
+    ) -> list[_Item]:
+        """Read, chunk, then embed the whole group in one call (blocking: runs in a worker thread)."""
         indexing = self.settings.indexing
         options = ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
-        out: list[_Prepared | _Unchanged | FileSkipped] = []
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for source in group:
-            try:
-                text = read_source(source, indexing.max_file_size_kb * 1024)
-            except FileSkipped as skipped:
-                out.append(skipped)
-                continue
-            if not force and indexed is not None and indexed.get(source.rel_path) == {text.file_hash}:
-                out.append(_Unchanged(source))
-                continue
-            chunks = chunk_file(source.rel_path, text.text, options)
+        out: list[_Item] = []
+        chunked: list[tuple[int, SourceFile, str, list[Chunk]]] = []
+        with self.metrics.timer(TIMER_READ_CHUNK):
+            for source in group:
+                try:
+                    text = read_source(source, indexing.max_file_size_kb * 1024)
+                except FileSkipped as skipped:
+                    out.append(skipped)
+                    continue
+                if not force and indexed is not None and indexed.get(source.rel_path) == {text.file_hash}:
+                    out.append(_Unchanged(source))
+                    continue
+                chunked.append((len(out), source, text.file_hash, chunk_file(source.rel_path, text.text, options)))
+                out.append(_Unchanged(source))  # placeholder, replaced below
+        texts = [c.content for _, _, _, chunks in chunked for c in chunks]
+        with self.metrics.timer(TIMER_EMBED):
+            vectors = self._embedder.embed(texts) if texts else []
+        offset = 0
+        for position, source, file_hash, chunks in chunked:
             language = language_of(source.rel_path)
             objects = [
                 {
@@ -380,14 +512,13 @@ class IndexingService:
                     "chunk_name": c.name,
                     "start_line": c.start_line,
                     "end_line": c.end_line,
-                    "file_hash": text.file_hash,
+                    "file_hash": file_hash,
                     "indexed_at": now,
                 }
                 for c in chunks
             ]
-            uuids = [
-                chunk_uuid(root.workspace_id, source.rel_path, c.start_line, c.end_line, c.content) for c in chunks
-            ]
-            vectors = self._embedder.embed([c.content for c in chunks])
-            out.append(_Prepared(source, text.file_hash, chunks, objects, vectors, uuids))
+            uuids = [chunk_uuid(root.workspace_id, source.rel_path, c.start_line, c.end_line, c.content) for c in chunks]
+            file_vectors = None if vectors is None else vectors[offset : offset + len(chunks)]
+            offset += len(chunks)
+            out[position] = _Prepared(source, file_hash, chunks, objects, file_vectors, uuids)
         return out

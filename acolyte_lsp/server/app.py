@@ -138,7 +138,7 @@ class AcolyteLanguageServer(LanguageServer):
     def on_event(self, event: IndexEvent) -> None:
         if isinstance(event, IndexProgress):
             if self._progress is not None:
-                self._progress.report(event.files_done, event.total_files, event.chunks, event.failed_files)
+                self._progress.report(event)
         elif isinstance(event, FileFailed):
             self.diagnostics.file_failed(event.root.path / event.rel_path, event.failures)
         elif isinstance(event, (FileIndexed, FileRemoved)):

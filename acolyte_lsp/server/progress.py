@@ -8,6 +8,8 @@ import uuid
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
+from ..indexer import IndexProgress
+
 
 class ProgressReporter:
     """One server-created, cancellable work-done progress (begin → report… → end)."""
@@ -36,16 +38,16 @@ class ProgressReporter:
         else:
             self._log(f"{self._title}: {message}")
 
-    def report(self, files_done: int, total_files: int, chunks: int, failed: int) -> None:
-        percentage = 100 if total_files == 0 else min(100, files_done * 100 // total_files)
-        message = f"{files_done}/{total_files} files · {chunks} chunks · {failed} failed"
+    def report(self, progress: IndexProgress) -> None:
+        message, percentage = progress.describe()
         if self._use_progress:
             self._ls.work_done_progress.report(
                 self.token, types.WorkDoneProgressReport(message=message, percentage=percentage)
             )
-        elif percentage // 10 != self._last_percentage // 10:  # a log line every 10%
+        elif percentage is not None and percentage // 10 != self._last_percentage // 10:  # a log line every 10%
             self._log(f"{self._title}: {message}")
-        self._last_percentage = percentage
+        if percentage is not None:
+            self._last_percentage = percentage
 
     def end(self, message: str) -> None:
         if self._use_progress:
