@@ -13,7 +13,7 @@ from typing import TextIO
 
 from . import __version__
 from .config import Settings, load_settings, redacted
-from .embedding import HashEmbedder, make_embedder
+from .embedding import EmbedderError, make_embedder
 from .indexer import (
     FileFailed,
     FileNotIndexed,
@@ -98,12 +98,16 @@ async def _index(path: Path, url: str | None, force: bool) -> int:
     settings = _settings_for(path, url)
     metrics = Metrics()
     try:
+        embedder = make_embedder(settings.embeddings)
+    except EmbedderError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_USAGE
+    try:
         store = await ChunkStore.open(settings, metrics)
     except StoreError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
     try:
-        embedder = make_embedder(settings.embeddings.provider, settings.embeddings.dimensions)
         indexer = IndexingService(settings, store, embedder, ProgressBar(sys.stderr), metrics)
         summary = await indexer.index_workspace(WorkspaceRoot.at(path), force=force)
     finally:
@@ -122,12 +126,13 @@ async def _search(path: Path, query: str, limit: int, url: str | None) -> int:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
     try:
-        embedder = make_embedder(settings.embeddings.provider, settings.embeddings.dimensions)
-        if not isinstance(embedder, HashEmbedder):
-            sys.stderr.write("error: search needs embeddings.provider 'hash'\n")
-            return EXIT_USAGE
+        embedder = make_embedder(settings.embeddings)
+        vector = embedder.embed_query(query)
         root = WorkspaceRoot.at(path)
-        hits = await store.search(root.workspace_id, embedder.embed_one(query), limit)
+        hits = await store.search(root.workspace_id, limit, vector, None if vector else query)
+    except EmbedderError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_USAGE
     except StoreError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE

@@ -65,8 +65,10 @@ class IndexingSettings:
 class EmbeddingSettings:
     """Which embedder turns chunks into vectors."""
 
-    provider: str = field(default="hash", metadata={"choices": ("hash", "none")})
+    provider: str = field(default="hash", metadata={"choices": ("hash", "none", "sentence-transformers")})
     dimensions: int = field(default=768, metadata={"min": 1})
+    model: str | None = None  # sentence-transformers: a local model folder
+    vectorizer: str = "text2vec-transformers"  # provider none: the Weaviate module that embeds
 
 
 @dataclass(frozen=True)

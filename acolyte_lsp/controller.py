@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .embedding import HashEmbedder, make_embedder
+from .embedding import Embedder, EmbedderError, make_embedder
 from .indexer import EventSink, IndexingService, IndexSummary, WorkspaceRoot
 from .metrics import Metrics
 from .store.chunk_store import ChunkStore
@@ -35,6 +35,7 @@ class State:
 
     STARTING = "starting"
     WAITING_FOR_WEAVIATE = "waiting for Weaviate"
+    SETTINGS_ERROR = "settings error"
     INDEXING = "indexing"
     IDLE = "idle"
     STOPPED = "stopped"
@@ -87,6 +88,7 @@ class Controller:
         self._notify = on_notice
         self._open_store = open_store
         self._store: ChunkStore | None = None
+        self._embedder: Embedder | None = None
         self._indexer: IndexingService | None = None
         self._connected = asyncio.Event()
         self._disconnected = asyncio.Event()
@@ -98,7 +100,19 @@ class Controller:
         return self._store is not None
 
     async def connect(self) -> bool:
-        """Try once to connect; on failure start retrying in the background. True when connected."""
+        """Set up the embedder, then try once to connect; on failure retry in the background.
+
+        True when connected. A settings problem (an embedder that cannot load)
+        is reported and not retried: only the user can fix it.
+        """
+        if self._embedder is None:
+            try:
+                self._embedder = await asyncio.to_thread(make_embedder, self.settings.embeddings)
+            except EmbedderError as err:
+                self.state = State.SETTINGS_ERROR
+                self.last_error = str(err)
+                self._notify(Notice("error", f"acolyte-lsp cannot index: {err}"))
+                return False
         if await self._try_connect(first=True):
             return True
         if self._connect_task is None or self._connect_task.done():
@@ -128,8 +142,8 @@ class Controller:
                 self._notify(Notice("error", str(err)))
             return False
         self._store = store
-        embedder = make_embedder(self.settings.embeddings.provider, self.settings.embeddings.dimensions)
-        self._indexer = IndexingService(self.settings, store, embedder, self._on_event, self.metrics)
+        assert self._embedder is not None
+        self._indexer = IndexingService(self.settings, store, self._embedder, self._on_event, self.metrics)
         self.state = State.IDLE
         self.last_error = None
         self._disconnected.clear()
@@ -197,13 +211,12 @@ class Controller:
     ) -> list[SearchResult]:
         """Embed `query` like the chunks and find the nearest chunks in every root."""
         store = self._require_store()
-        embedder = make_embedder(self.settings.embeddings.provider, self.settings.embeddings.dimensions)
-        if not isinstance(embedder, HashEmbedder):
-            raise StoreError("search needs embeddings.provider 'hash' (the query must be embedded like the chunks)")
-        vector = embedder.embed_one(query)
+        assert self._embedder is not None
+        vector = await asyncio.to_thread(self._embedder.embed_query, query)
         results: list[SearchResult] = []
         for root in self.roots:
-            for hit in await store.search(root.workspace_id, vector, limit, path_prefix, language):
+            hits = await store.search(root.workspace_id, limit, vector, None if vector else query, path_prefix, language)
+            for hit in hits:
                 results.append(
                     SearchResult(
                         path=root.path / hit.file_path,

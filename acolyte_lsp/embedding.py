@@ -1,4 +1,4 @@
-"""Embedders turn chunk text into vectors.
+"""Embedders turn chunk text into vectors (and search queries into the same space).
 
 `HashEmbedder` is the default: deterministic, dependency-free, no model
 download. It hashes identifier-like tokens (and their lower-cased sub-words,
@@ -14,8 +14,14 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from .config import EmbeddingSettings
+
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+class EmbedderError(Exception):
+    """An embedder cannot be set up; the message says what to install or change."""
 
 
 class Embedder(Protocol):
@@ -26,6 +32,10 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> list[list[float]] | None:
         """Vectors for `texts` in order, or None when no vectors are sent."""
+        ...
+
+    def embed_query(self, text: str) -> list[float] | None:
+        """The vector to search with, or None when Weaviate embeds the query (nearText)."""
         ...
 
 
@@ -68,6 +78,9 @@ class HashEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return [self.embed_one(t) for t in texts]
 
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_one(text)
+
 
 class NoEmbedder:
     """Sends no vectors: the Weaviate class's own vectorizer module makes them."""
@@ -79,11 +92,52 @@ class NoEmbedder:
     def embed(self, texts: Sequence[str]) -> None:
         return None
 
+    def embed_query(self, text: str) -> None:
+        return None
 
-def make_embedder(provider: str, dimensions: int) -> Embedder:
-    """The embedder named by `embeddings.provider`."""
-    if provider == "hash":
-        return HashEmbedder(dimensions)
-    if provider == "none":
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model (the optional `local-model` extra), loaded once.
+
+    `model` is a local folder (or a name the library can resolve offline);
+    vectors are normalised so cosine distance behaves as with the other embedders.
+    """
+
+    def __init__(self, model: str, batch_size: int = 32) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as err:
+            raise EmbedderError(
+                "embeddings.provider 'sentence-transformers' needs the optional extra: "
+                "pip install 'acolyte-lsp[local-model]'"
+            ) from err
+        if not model:
+            raise EmbedderError("embeddings.provider 'sentence-transformers' needs embeddings.model (a local model folder)")
+        try:
+            self._model = SentenceTransformer(model)
+        except Exception as err:  # noqa: BLE001 - the library raises many kinds; all mean "cannot load"
+            raise EmbedderError(f"cannot load the sentence-transformers model {model!r}: {err}") from err
+        self._batch_size = batch_size
+        self._dimensions = int(self._model.get_sentence_embedding_dimension())
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = self._model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True)
+        return [[float(v) for v in row] for row in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0]
+
+
+def make_embedder(settings: EmbeddingSettings) -> Embedder:
+    """The embedder named by `embeddings.provider`; `EmbedderError` when it cannot be set up."""
+    if settings.provider == "hash":
+        return HashEmbedder(settings.dimensions)
+    if settings.provider == "none":
         return NoEmbedder()
-    raise ValueError(f"unknown embeddings.provider {provider!r} (use 'hash' or 'none')")
+    if settings.provider == "sentence-transformers":
+        return SentenceTransformerEmbedder(settings.model or "")
+    raise EmbedderError(f"unknown embeddings.provider {settings.provider!r} (use 'hash', 'none' or 'sentence-transformers')")

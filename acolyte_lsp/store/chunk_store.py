@@ -54,7 +54,8 @@ class ChunkStore:
         def _open() -> weaviate.Client:
             client = connect(settings.weaviate)
             try:
-                ensure_schema(client, settings.weaviate.class_name)
+                vectorizer = settings.embeddings.vectorizer if settings.embeddings.provider == "none" else "none"
+                ensure_schema(client, settings.weaviate.class_name, vectorizer)
             except (requests.exceptions.RequestException, WeaviateBaseError) as err:
                 raise _store_error(settings.weaviate.url, err) from err
             return client
@@ -82,13 +83,15 @@ class ChunkStore:
     async def search(
         self,
         workspace: str,
-        vector: list[float],
         limit: int,
+        vector: list[float] | None = None,
+        text: str | None = None,
         path_prefix: str | None = None,
         language: str | None = None,
     ) -> list[SearchHit]:
+        """Nearest chunks to `vector`, or to `text` when Weaviate's module embeds."""
         return await self._run(
-            queries.near_vector_search, self.class_name, workspace, vector, limit, path_prefix, language
+            queries.search_chunks, self.class_name, workspace, limit, vector, text, path_prefix, language
         )
 
     def close(self) -> None:

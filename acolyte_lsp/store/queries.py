@@ -99,26 +99,32 @@ def indexed_files(client: weaviate.Client, class_name: str, workspace: str) -> d
         after = page[-1]["_additional"]["id"]
 
 
-def near_vector_search(
+def search_chunks(
     client: weaviate.Client,
     class_name: str,
     workspace: str,
-    vector: list[float],
     limit: int,
+    vector: list[float] | None = None,
+    text: str | None = None,
     path_prefix: str | None = None,
     language: str | None = None,
 ) -> list[SearchHit]:
-    """The `limit` chunks of `workspace` nearest to `vector`, optionally filtered by path and language."""
+    """The `limit` chunks of `workspace` nearest to `vector` (or to `text`, embedded by Weaviate's module)."""
     filters = [_equal("workspace", workspace)]
     if path_prefix:
         filters.append({"path": ["file_path"], "operator": "Like", "valueText": path_prefix.rstrip("*") + "*"})
     if language:
         filters.append(_equal("language", language))
     properties = ["file_path", "start_line", "end_line", "chunk_name", "chunk_type", "language", "content"]
+    query = client.query.get(class_name, properties)
+    if vector is not None:
+        query = query.with_near_vector({"vector": vector})
+    elif text is not None:
+        query = query.with_near_text({"concepts": [text]})
+    else:
+        raise ValueError("search needs a vector or a text")
     reply = (
-        client.query.get(class_name, properties)
-        .with_near_vector({"vector": vector})
-        .with_where(filters[0] if len(filters) == 1 else _and(*filters))
+        query.with_where(filters[0] if len(filters) == 1 else _and(*filters))
         .with_limit(limit)
         .with_additional(["distance"])
         .do()

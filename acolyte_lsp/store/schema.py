@@ -23,20 +23,20 @@ PROPERTIES: tuple[dict[str, Any], ...] = (
 )
 
 
-def class_definition(class_name: str) -> dict[str, Any]:
-    """The class body for `POST /v1/schema`: we send vectors, so no vectorizer; cosine HNSW."""
+def class_definition(class_name: str, vectorizer: str = "none") -> dict[str, Any]:
+    """The class body for `POST /v1/schema`: cosine HNSW; no vectorizer unless Weaviate embeds."""
     return {
         "class": class_name,
         "description": "Code chunks indexed by acolyte-lsp",
-        "vectorizer": "none",
+        "vectorizer": vectorizer,
         "vectorIndexType": "hnsw",
         "vectorIndexConfig": {"distance": "cosine"},
         "properties": [dict(p) for p in PROPERTIES],
     }
 
 
-def ensure_schema(client: weaviate.Client, class_name: str) -> bool:
-    """Create the class if missing; return True when it was created.
+def ensure_schema(client: weaviate.Client, class_name: str, vectorizer: str = "none") -> bool:
+    """Create the class if missing (with `vectorizer`: "none" when we send vectors); True when created.
 
     An existing class must have every property we write, with the same data type.
     """
@@ -46,7 +46,7 @@ def ensure_schema(client: weaviate.Client, class_name: str) -> bool:
         None,
     )
     if existing is None:
-        client.schema.create_class(class_definition(class_name))
+        client.schema.create_class(class_definition(class_name, vectorizer))
         return True
     have = {p["name"]: p.get("dataType") for p in existing.get("properties", [])}
     for prop in PROPERTIES:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import weaviate
 
-from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings
-from acolyte_lsp.embedding import HashEmbedder
+from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.embedding import HashEmbedder, NoEmbedder
 from acolyte_lsp.indexer import FileFailed, FileIndexed, FileRemoved, IndexEvent, IndexingService, WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store import queries
 from acolyte_lsp.store.chunk_store import ChunkStore
+from acolyte_lsp.store.errors import StoreError
 from tests.files import lines, write
 from tests.weaviate_server import WeaviateTestServer
 
@@ -152,3 +154,23 @@ async def test_weaviate_going_away_stops_the_run_with_an_error(test_server: Weav
     store.close()
     assert summary.error is not None and "Cannot reach Weaviate" in summary.error
     assert summary.files_failed == 0, "an outage is not a per-file failure"
+
+
+async def test_provider_none_sends_no_vectors_and_searches_with_weaviates_module(tmp_path: Path) -> None:
+    with WeaviateTestServer(modules=("text2vec-transformers",)) as server:
+        settings = dataclasses.replace(_settings(server.url), embeddings=EmbeddingSettings(provider="none"))
+        store = await ChunkStore.open(settings, Metrics())
+        write(tmp_path, {"billing.py": "def invoice_total(invoice):\n    return invoice.total\n", "ui.css": "body { color: red }\n"})
+        await IndexingService(settings, store, NoEmbedder(), lambda e: None).index_workspace(WorkspaceRoot.at(tmp_path))
+        batch_bodies = server.requests_to("POST", "/v1/batch/objects")
+        assert batch_bodies and all(o.vector is not None for o in server.state.all_objects("CodeChunk"))
+        assert server.state.get_class("CodeChunk")["vectorizer"] == "text2vec-transformers"
+        hits = await store.search(WorkspaceRoot.at(tmp_path).workspace_id, 1, text="invoice total")
+        store.close()
+    assert hits[0].file_path == "billing.py"
+
+
+async def test_provider_none_without_the_module_is_a_clear_error(test_server: WeaviateTestServer) -> None:
+    settings = dataclasses.replace(_settings(test_server.url), embeddings=EmbeddingSettings(provider="none"))
+    with pytest.raises(StoreError, match='no module with name "text2vec-transformers" present'):
+        await ChunkStore.open(settings, Metrics())

@@ -65,7 +65,7 @@ def test_count_of_an_unknown_workspace_is_zero(client: weaviate.Client, class_na
 def test_near_vector_search_ranks_by_distance_within_the_workspace(client: weaviate.Client, class_name: str) -> None:
     _seed(client, class_name)
     _, vectors, _ = chunk_objects(4, file_path="src/b.py")
-    hits = queries.near_vector_search(client, class_name, "ws", vectors[2], limit=3)
+    hits = queries.search_chunks(client, class_name, "ws", 3, vector=vectors[2])
     assert len(hits) == 3
     assert hits[0].file_path in {"src/a.py", "src/b.py"}
     assert hits[0].distance <= hits[1].distance <= hits[2].distance
@@ -75,5 +75,5 @@ def test_near_vector_search_ranks_by_distance_within_the_workspace(client: weavi
 def test_search_filters_by_path_prefix(client: weaviate.Client, class_name: str) -> None:
     _seed(client, class_name)
     _, vectors, _ = chunk_objects(1)
-    hits = queries.near_vector_search(client, class_name, "ws", vectors[0], limit=20, path_prefix="src/b")
+    hits = queries.search_chunks(client, class_name, "ws", 20, vector=vectors[0], path_prefix="src/b")
     assert {h.file_path for h in hits} == {"src/b.py"}

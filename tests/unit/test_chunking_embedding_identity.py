@@ -1,11 +1,14 @@
 """Line-window chunks, the hashing embedder and deterministic ids."""
 
 import math
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
-from acolyte_lsp.embedding import HashEmbedder, NoEmbedder, make_embedder
+from acolyte_lsp.config import EmbeddingSettings
+from acolyte_lsp.embedding import EmbedderError, HashEmbedder, NoEmbedder, make_embedder
 from acolyte_lsp.identity import chunk_uuid, workspace_id
 from acolyte_lsp.workspace.chunking import chunk_lines, language_of
 
@@ -72,11 +75,44 @@ def test_text_without_tokens_embeds_to_zeros() -> None:
 
 
 def test_make_embedder_knows_hash_and_none() -> None:
-    assert isinstance(make_embedder("hash", 12), HashEmbedder)
-    assert make_embedder("none", 12).embed(["x"]) is None
-    assert isinstance(make_embedder("none", 12), NoEmbedder)
-    with pytest.raises(ValueError, match="unknown embeddings.provider"):
-        make_embedder("magic", 12)
+    assert isinstance(make_embedder(EmbeddingSettings(provider="hash", dimensions=12)), HashEmbedder)
+    none = make_embedder(EmbeddingSettings(provider="none"))
+    assert isinstance(none, NoEmbedder)
+    assert none.embed(["x"]) is None and none.embed_query("x") is None
+
+
+def test_unknown_provider_is_a_clear_error() -> None:
+    with pytest.raises(EmbedderError, match="unknown embeddings.provider 'magic'"):
+        make_embedder(EmbeddingSettings(provider="magic"))
+
+
+def test_local_model_provider_without_its_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    with pytest.raises(EmbedderError, match=r"pip install 'acolyte-lsp\[local-model\]'"):
+        make_embedder(EmbeddingSettings(provider="sentence-transformers", model="/models/mini"))
+
+
+def test_local_model_provider_embeds_in_batches_with_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    class FakeModel:
+        def __init__(self, path: str) -> None:
+            assert path == "/models/mini"
+
+        def get_sentence_embedding_dimension(self) -> int:
+            return 3
+
+        def encode(self, texts: list[str], batch_size: int, normalize_embeddings: bool) -> list[list[float]]:
+            assert normalize_embeddings
+            calls.append(texts)
+            return [[float(len(t)), 0.0, 1.0] for t in texts]
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=FakeModel))
+    embedder = make_embedder(EmbeddingSettings(provider="sentence-transformers", model="/models/mini"))
+    assert embedder.dimensions == 3
+    assert embedder.embed(["ab", "abc"]) == [[2.0, 0.0, 1.0], [3.0, 0.0, 1.0]]
+    assert embedder.embed_query("x") == [1.0, 0.0, 1.0]
+    assert calls == [["ab", "abc"], ["x"]]
 
 
 def test_chunk_uuid_is_stable_and_sensitive_to_every_part() -> None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .state import QUERY_MAXIMUM_RESULTS, WeaviateError, WeaviateState, capitalize_class, cosine_distance
+from .state import QUERY_MAXIMUM_RESULTS, WeaviateError, WeaviateState, capitalize_class, cosine_distance, module_vector
 
 DEFAULT_LIMIT = 10  # Weaviate's QUERY_DEFAULTS_LIMIT
 
@@ -173,6 +173,12 @@ def _get(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     class_name = _class_or_error(state, f.name, "GetObjectsObj")
     where = f.args.get("where")
     near = f.args.get("nearVector")
+    near_text = f.args.get("nearText")
+    if near_text is not None:
+        vectorizer = state.get_class(class_name)["vectorizer"]
+        if vectorizer not in state.modules:
+            raise GraphQLError(f'Unknown argument "nearText" on field "{f.name}" of type "GetObjectsObj".')
+        near = {**near_text, "vector": module_vector(" ".join(near_text.get("concepts") or []))}
     limit = int(f.args.get("limit", DEFAULT_LIMIT))
     offset = int(f.args.get("offset", 0))
     after = f.args.get("after")

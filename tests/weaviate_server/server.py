@@ -213,12 +213,18 @@ class WeaviateTestServer:
     """Start with `start()` (or as a context manager); `url` is where clients connect."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, auto_schema: bool = False, api_key: str | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        auto_schema: bool = False,
+        api_key: str | None = None,
+        modules: tuple[str, ...] = (),
     ) -> None:
         self.host = host
         self.port = port
         self.api_key = api_key
-        self.state = WeaviateState(auto_schema=auto_schema)
+        self.state = WeaviateState(auto_schema=auto_schema, modules=frozenset(modules))
         self.faults = Faults()
         self.requests: list[RequestRecord] = []
         self.stopping = threading.Event()
@@ -284,7 +290,8 @@ class WeaviateTestServer:
         if parts == [".well-known", "openid-configuration"]:
             return 404, None  # no OIDC configured, as a default Weaviate answers
         if method == "GET" and parts == ["meta"]:
-            return 200, {"hostname": f"http://[::]:{self.port}", "version": self.state.version, "modules": {}}
+            modules = {name: {"name": name, "stand_in": True} for name in sorted(self.state.modules)}
+            return 200, {"hostname": f"http://[::]:{self.port}", "version": self.state.version, "modules": modules}
         if method == "GET" and parts == ["nodes"]:
             return 200, self._nodes()
         if parts[:1] == ["schema"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import hashlib
 import math
 import re
 import threading
@@ -145,12 +146,30 @@ class StoredObject:
         return body
 
 
+MODULE_DIMENSIONS = 64
+
+
+def module_vector(text: str) -> list[float]:
+    """The stand-in vectorizer module: hashed words, unit length (deterministic, no model)."""
+    vector = [0.0] * MODULE_DIMENSIONS
+    for word in tokens(text):
+        digest = hashlib.sha256(word.encode("utf-8")).digest()
+        vector[digest[0] % MODULE_DIMENSIONS] += 1.0 if digest[1] & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
 @dataclass
 class WeaviateState:
-    """Everything the server stores; survives a server restart."""
+    """Everything the server stores; survives a server restart.
+
+    `modules` names the vectorizer modules this server has (none by default, like
+    a Weaviate started without modules); each stands in with `module_vector`.
+    """
 
     auto_schema: bool = False
     version: str = "1.25.4"
+    modules: frozenset[str] = frozenset()
     classes: dict[str, dict[str, Any]] = field(default_factory=dict)
     objects: dict[str, dict[str, StoredObject]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -172,6 +191,9 @@ class WeaviateState:
         with self.lock:
             if name in self.classes:
                 raise WeaviateError(422, f'class name "{name}" already exists')
+            vectorizer = body.get("vectorizer", "none")
+            if vectorizer != "none" and vectorizer not in self.modules:
+                raise WeaviateError(422, f'vectorizer: no module with name "{vectorizer}" present')
             properties = []
             for prop in body.get("properties") or []:
                 data_type = prop.get("dataType") or []
@@ -252,6 +274,9 @@ class WeaviateState:
                     continue
                 clean[name] = _validate_value(name, class_name, schema_props[name]["dataType"][0], value)
             vector = body.get("vector")
+            if vector is None and cls["vectorizer"] in self.modules:
+                text = " ".join(str(v) for v in clean.values() if isinstance(v, str))
+                vector = module_vector(text)
             if vector is not None:
                 if not isinstance(vector, list) or not all(
                     isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector
