@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -250,3 +252,57 @@ async def test_shutdown_during_a_stuck_batch_ends_the_process(
     await eventually(lambda: test_server.requests_to("POST", "/v1/batch/objects"), "the batch to be in flight")
     await asyncio.wait_for(lsp.shutdown_session(), timeout=60)  # a hang guard, not a speed check
     assert lsp._server is not None and lsp._server.returncode is not None  # noqa: SLF001
+
+
+async def test_every_workspace_folder_is_indexed_under_its_own_id(
+    lsp: LanguageClient, weaviate_url: str, class_name: str, client: weaviate.Client, tmp_path: Path
+) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    write(one, {"a.py": lines("a", 5)})
+    write(two, {"b.py": lines("b", 5), "c.py": lines("c", 5)})
+    await lsp.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(window=types.WindowClientCapabilities(work_done_progress=True)),
+            workspace_folders=[types.WorkspaceFolder(uri=p.as_uri(), name=p.name) for p in (one, two)],
+            initialization_options=options(weaviate_url, class_name),
+        )
+    )
+    await eventually(lambda: ended_progress(lsp), "the startup index to end")
+    assert set(_chunks(client, class_name, one)) == {"a.py"}
+    assert set(_chunks(client, class_name, two)) == {"b.py", "c.py"}
+    status = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
+    assert [r["chunks_in_weaviate"] for r in status["roots"]] == [1, 2]
+
+
+async def test_startup_sends_exactly_what_changed_since_the_last_index(
+    lsp: LanguageClient, test_server: WeaviateTestServer, tmp_path: Path
+) -> None:
+    write(tmp_path, {"keep.py": lines("k", 5), "change.py": lines("c", 5), "gone.py": lines("g", 5), "later_ignored.py": lines("i", 5)})
+    indexed = subprocess.run(
+        [sys.executable, "-m", "acolyte_lsp", "index", str(tmp_path), "--url", test_server.url],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert indexed.returncode == 0, indexed.stderr
+    write(tmp_path, {"change.py": lines("changed", 5), "new.py": lines("n", 5), ".gitignore": "later_ignored.py\n"})
+    (tmp_path / "gone.py").unlink()
+    test_server.requests.clear()
+    await initialize(lsp, tmp_path, options(test_server.url))
+    [reports] = await eventually(lambda: ended_progress(lsp), "the startup index to end")
+    sent = sorted(o.properties["file_path"] for o in test_server.state.all_objects("CodeChunk"))
+    assert sent == [".gitignore", "change.py", "keep.py", "new.py"]
+    posted = sum(r.objects for r in test_server.requests_to("POST", "/v1/batch/objects"))
+    assert posted == 3, "only change.py, new.py and .gitignore should have been sent"
+    assert "3 indexed, 1 unchanged" in reports[-1].message and "2 removed" in reports[-1].message
+
+
+async def test_startup_refills_a_weaviate_that_was_emptied(
+    lsp: LanguageClient, weaviate_url: str, class_name: str, client: weaviate.Client, tmp_path: Path
+) -> None:
+    write(tmp_path, {"a.py": lines("a", 5), "b.py": lines("b", 5)})
+    await initialize(lsp, tmp_path, options(weaviate_url, class_name))
+    await eventually(lambda: ended_progress(lsp), "the startup index to end")
+    client.batch.delete_objects(class_name, {"path": ["workspace"], "operator": "Like", "valueText": "*"})
+    assert queries.count_chunks(client, class_name, workspace_id(tmp_path)) == 0
+    reply = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.reindexWorkspace"))
+    assert reply["summaries"][0]["files_indexed"] == 2
+    assert queries.count_chunks(client, class_name, workspace_id(tmp_path)) == 2
