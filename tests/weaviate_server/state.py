@@ -17,6 +17,8 @@ import re
 import threading
 import time
 import uuid as uuid_lib
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -115,7 +117,7 @@ def tokens(text: str) -> list[str]:
     return [t.lower() for t in _WORD.findall(text)]
 
 
-def cosine_distance(a: list[float], b: list[float]) -> float:
+def cosine_distance(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     na = math.sqrt(sum(x * x for x in a))
     nb = math.sqrt(sum(y * y for y in b))
@@ -129,7 +131,7 @@ class StoredObject:
     class_name: str
     id: str
     properties: dict[str, Any]
-    vector: list[float] | None
+    vector: array | None  # float32, as Weaviate stores vectors
     created: int
     updated: int
 
@@ -242,7 +244,7 @@ class WeaviateState:
                 return len(obj.vector)
         return None
 
-    def validate(self, body: dict[str, Any]) -> tuple[str, str, dict[str, Any], list[float] | None]:
+    def validate(self, body: dict[str, Any]) -> tuple[str, str, dict[str, Any], array | None]:
         """Check one object like Weaviate; return (class, id, properties, vector)."""
         class_name = body.get("class")
         if not isinstance(class_name, str) or not class_name:
@@ -282,7 +284,7 @@ class WeaviateState:
                     isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector
                 ):
                     raise WeaviateError(422, "invalid object: vector must be an array of numbers")
-                vector = [float(v) for v in vector]
+                vector = array("f", vector)
                 existing = self._vector_length(class_name)
                 if existing is not None and existing != len(vector):
                     raise WeaviateError(
@@ -292,7 +294,7 @@ class WeaviateState:
                     )
         return class_name, object_id, clean, vector
 
-    def put(self, class_name: str, object_id: str, properties: dict[str, Any], vector: list[float] | None) -> StoredObject:
+    def put(self, class_name: str, object_id: str, properties: dict[str, Any], vector: array | None) -> StoredObject:
         now = int(time.time() * 1000)
         with self.lock:
             bucket = self.objects.setdefault(class_name, {})
