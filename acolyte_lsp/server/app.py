@@ -52,6 +52,7 @@ class AcolyteLanguageServer(LanguageServer):
         self._progress_by_token: dict[str, ProgressReporter] = {}
         self._run_lock = asyncio.Lock()
         self._background: set[asyncio.Task[Any]] = set()
+        self._reported_skips: set[tuple[Path, str, str]] = set()
 
     # -- session --------------------------------------------------------------
 
@@ -144,6 +145,10 @@ class AcolyteLanguageServer(LanguageServer):
         elif isinstance(event, (FileIndexed, FileRemoved)):
             self.diagnostics.file_clean(event.root.path / event.rel_path)
         elif isinstance(event, FileNotIndexed):
+            key = (event.root.path, event.rel_path, event.reason)
+            if key in self._reported_skips:
+                return  # said once per session; every run would repeat it
+            self._reported_skips.add(key)
             self.window_log_message(
                 types.LogMessageParams(
                     type=types.MessageType.Log, message=f"acolyte: not indexed: {event.rel_path}: {event.reason}"

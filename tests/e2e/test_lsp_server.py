@@ -306,3 +306,17 @@ async def test_startup_refills_a_weaviate_that_was_emptied(
     reply = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.reindexWorkspace"))
     assert reply["summaries"][0]["files_indexed"] == 2
     assert queries.count_chunks(client, class_name, workspace_id(tmp_path)) == 2
+
+
+async def test_a_file_that_cannot_be_read_as_text_is_reported_once(
+    lsp: LanguageClient, weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    write(tmp_path, {"a.py": "x = 1\n"})
+    (tmp_path / "blob.dat").write_bytes(b"\x00\x01\x02binary")
+    await initialize(lsp, tmp_path, options(weaviate_url, class_name))
+    await eventually(lambda: ended_progress(lsp), "the startup index to end")
+    await lsp.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="acolyte.reindexWorkspace", arguments=[{"force": True}])
+    )
+    notes = [m.message for m in lsp.log_messages if "blob.dat" in m.message]
+    assert notes == ["acolyte: not indexed: blob.dat: binary file (contains NUL bytes)"]
