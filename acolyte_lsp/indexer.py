@@ -497,8 +497,10 @@ class IndexingService:
                 chunked.append((len(out), source, text.file_hash, chunk_file(source.rel_path, text.text, options)))
                 out.append(_Unchanged(source))  # placeholder, replaced below
         texts = [c.content for _, _, _, chunks in chunked for c in chunks]
-        with self.metrics.timer(TIMER_EMBED):
-            vectors = self._embedder.embed(texts) if texts else []
+        vectors: list[list[float]] | None = []
+        if texts:
+            with self.metrics.timer(TIMER_EMBED):
+                vectors = self._embedder.embed(texts)
         offset = 0
         for position, source, file_hash, chunks in chunked:
             language = language_of(source.rel_path)

@@ -140,3 +140,16 @@ async def test_file_locks_are_dropped_after_a_run(tmp_path: Path) -> None:
     service = _service(MemoryStore())
     await service.index_workspace(WorkspaceRoot.at(tmp_path))
     assert service._file_locks.locks == {}  # noqa: SLF001 - memory stays flat across runs
+
+
+async def test_a_run_without_changes_embeds_and_sends_nothing(tmp_path: Path) -> None:
+    write(tmp_path, {f"f{i}.txt": lines(str(i), 5) for i in range(50)})
+    store = MemoryStore()
+    embedder = CountingEmbedder()
+    service = _service(store, embedder=embedder)
+    await service.index_workspace(WorkspaceRoot.at(tmp_path))
+    calls, inserts = embedder.calls, store.insert_calls
+    summary = await service.index_workspace(WorkspaceRoot.at(tmp_path))
+    assert summary.files_unchanged == 50
+    assert (embedder.calls, store.insert_calls) == (calls, inserts)
+    assert service.metrics.timer_stats("indexing.embed").count == calls
