@@ -109,7 +109,8 @@ async def _index(path: Path, url: str | None, force: bool) -> int:
         return EXIT_UNAVAILABLE
     try:
         indexer = IndexingService(settings, store, embedder, ProgressBar(sys.stderr), metrics)
-        summary = await indexer.index_workspace(WorkspaceRoot.at(path), force=force)
+        root = WorkspaceRoot.at(path, settings.indexing.workspace_id)
+        summary = await indexer.index_workspace(root, force=force)
     finally:
         await asyncio.to_thread(store.close)
     _print_summary(summary, metrics, sys.stdout)
@@ -128,7 +129,7 @@ async def _search(path: Path, query: str, limit: int, url: str | None) -> int:
     try:
         embedder = make_embedder(settings.embeddings)
         vector = embedder.embed_query(query)
-        root = WorkspaceRoot.at(path)
+        root = WorkspaceRoot.at(path, settings.indexing.workspace_id)
         hits = await store.search(root.workspace_id, limit, vector, None if vector else query)
     except EmbedderError as err:
         sys.stderr.write(f"error: {err}\n")

@@ -42,6 +42,7 @@ class WeaviateSettings:
     connection_error_retries: int = field(default=3, metadata={"min": 0})
     connect_timeout_s: float = field(default=5.0, metadata={"min": 0.1})
     read_timeout_s: float = field(default=60.0, metadata={"min": 0.1})
+    consistency_level: str | None = field(default=None, metadata={"choices": ("ONE", "QUORUM", "ALL")})
     embedded: bool = False
     embedded_version: str | None = None
     embedded_binary_path: str | None = None
@@ -55,6 +56,10 @@ class IndexingSettings:
     exclude: tuple[str, ...] = ()
     max_file_size_kb: int = field(default=1024, metadata={"min": 1})
     include: tuple[str, ...] = ()
+    # Chunks carry a workspace id. By default it comes from the folder's path, so two
+    # machines (or two clones) keep separate copies; set the same id everywhere to
+    # share one index of a repository (last save wins).
+    workspace_id: str | None = None
     chunk_lines: int = field(default=60, metadata={"min": 1})
     chunk_overlap: int = field(default=10, metadata={"min": 0})
     min_chunk_lines: int = field(default=8, metadata={"min": 1})

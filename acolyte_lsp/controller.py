@@ -1,33 +1,37 @@
-"""The indexing session of one editor: connection to Weaviate, state, runs. No LSP here.
+"""The indexing session of one editor: connection to Weaviate, roots, runs, settings. No LSP here.
 
 The server translates LSP into calls on a `Controller` and its events and
 notices back into LSP. The controller keeps the server useful when Weaviate is
 away: it says so once, retries with capped exponential backoff, and when
-Weaviate answers again it runs a workspace index, which picks up every file
-saved in the meantime (the index converges to what is on disk).
+Weaviate answers again the server runs a workspace index, which picks up every
+change made in the meantime (a run converges to what is on disk), so changes
+seen while away only need counting, not keeping.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .changes import Batch, ChangeKind
 from .config import Settings
 from .embedding import Embedder, EmbedderError, make_embedder
 from .indexer import EventSink, IndexingService, IndexSummary, WorkspaceRoot
 from .metrics import Metrics
 from .store.chunk_store import ChunkStore
-from .store.errors import StoreError, WeaviateUnavailableError
+from .store.errors import SchemaMismatchError, StoreError, WeaviateUnavailableError
 from .workspace.discovery import relative_posix
 
 log = logging.getLogger(__name__)
 
 RETRY_INITIAL_S = 1.0
 RETRY_MAX_S = 30.0
+MAX_REMEMBERED_AWAY = 10_000  # beyond this, only "a full run is needed" is kept
 
 
 class State:
@@ -39,6 +43,39 @@ class State:
     INDEXING = "indexing"
     IDLE = "idle"
     STOPPED = "stopped"
+
+
+class SettingsChange:
+    """How a settings change is applied (see `classify_settings_change`)."""
+
+    NONE = "none"
+    IN_PLACE = "in place"  # batch size, workers, retries: the next batch uses them
+    REINDEX = "reindex"  # which files: a normal run converges
+    REINDEX_ALL = "reindex all"  # how files are cut: every file is re-sent
+    RESTART = "restart"  # where and how chunks are stored: reconnect, then index
+
+
+def classify_settings_change(old: Settings, new: Settings) -> str:
+    """The least disruptive way to apply `new` over `old`."""
+    if old == new:
+        return SettingsChange.NONE
+    live_weaviate = {"num_workers", "dynamic_batching", "timeout_retries", "connection_error_retries", "consistency_level"}
+    if (
+        old.embeddings != new.embeddings
+        or old.indexing.workspace_id != new.indexing.workspace_id
+        or any(
+            getattr(old.weaviate, f.name) != getattr(new.weaviate, f.name)
+            for f in dataclasses.fields(old.weaviate)
+            if f.name not in live_weaviate
+        )
+    ):
+        return SettingsChange.RESTART
+    cutting = ("chunk_lines", "chunk_overlap", "min_chunk_lines")
+    if any(getattr(old.indexing, n) != getattr(new.indexing, n) for n in cutting):
+        return SettingsChange.REINDEX_ALL
+    if old.indexing != new.indexing:
+        return SettingsChange.REINDEX
+    return SettingsChange.IN_PLACE
 
 
 @dataclass(frozen=True)
@@ -68,20 +105,19 @@ class SearchResult:
 
 
 class Controller:
-    """Owns the store connection and the indexer for a set of workspace roots."""
+    """Owns the store connection and the indexer for a set of workspace folders."""
 
     def __init__(
         self,
-        roots: list[WorkspaceRoot],
+        folders: Sequence[Path],
         settings: Settings,
         on_event: EventSink,
         on_notice: NoticeSink,
         open_store: StoreOpener = ChunkStore.open,
     ) -> None:
-        self.roots = roots
         self.settings = settings
+        self.roots = WorkspaceRoot.for_folders(list(folders), settings.indexing.workspace_id)
         self.metrics = Metrics()
-        self.state = State.STARTING
         self.last_error: str | None = None
         self.last_summaries: dict[Path, IndexSummary] = {}
         self._on_event = on_event
@@ -93,31 +129,58 @@ class Controller:
         self._connected = asyncio.Event()
         self._disconnected = asyncio.Event()
         self._connect_task: asyncio.Task[None] | None = None
-        self._saves_while_away: set[tuple[Path, str]] = set()
+        self._retry_now = asyncio.Event()
+        self._settings_error = False
+        self._stopped = False
+        self._active_runs = 0
+        self._changes_while_away: set[Path] = set()
+        self._overflowed_while_away = False
+
+    # -- state -----------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
         return self._store is not None
 
+    @property
+    def state(self) -> str:
+        if self._stopped:
+            return State.STOPPED
+        if self._settings_error:
+            return State.SETTINGS_ERROR
+        if self._store is None:
+            return State.STARTING if self.last_error is None else State.WAITING_FOR_WEAVIATE
+        return State.INDEXING if self._active_runs else State.IDLE
+
+    @property
+    def changes_while_away(self) -> int:
+        """Changes seen while Weaviate was away (the next run picks them up)."""
+        return len(self._changes_while_away)
+
+    # -- connection --------------------------------------------------------------
+
     async def connect(self) -> bool:
         """Set up the embedder, then try once to connect; on failure retry in the background.
 
-        True when connected. A settings problem (an embedder that cannot load)
-        is reported and not retried: only the user can fix it.
+        True when connected. A settings problem (an embedder that cannot load, a
+        class that cannot hold our vectors) is reported and not retried: only the
+        user can fix it, and a settings change starts a new session.
         """
         if self._embedder is None:
             try:
                 self._embedder = await asyncio.to_thread(make_embedder, self.settings.embeddings)
             except EmbedderError as err:
-                self.state = State.SETTINGS_ERROR
-                self.last_error = str(err)
-                self._notify(Notice("error", f"acolyte-lsp cannot index: {err}"))
+                self._fail_settings(f"acolyte-lsp cannot index: {err}")
                 return False
         if await self._try_connect(first=True):
             return True
-        if self._connect_task is None or self._connect_task.done():
-            self._connect_task = asyncio.create_task(self._retry_connect())
+        if not self._settings_error:
+            self._start_retrying()
         return False
+
+    def retry_now(self) -> None:
+        """Skip the rest of the current backoff wait."""
+        self._retry_now.set()
 
     async def wait_connected(self) -> None:
         await self._connected.wait()
@@ -129,22 +192,18 @@ class Controller:
     async def _try_connect(self, first: bool) -> bool:
         try:
             store = await self._open_store(self.settings, self.metrics)
-        except WeaviateUnavailableError as err:
-            self.state = State.WAITING_FOR_WEAVIATE
+            assert self._embedder is not None
+            await self._check_vector_size(store, self._embedder)
+        except SchemaMismatchError as err:
+            self._fail_settings(str(err))
+            return False
+        except StoreError as err:
             self.last_error = str(err)
             if first:
                 self._notify(Notice("error", f"{err} acolyte-lsp keeps running and retries in the background."))
             return False
-        except StoreError as err:
-            self.state = State.WAITING_FOR_WEAVIATE
-            self.last_error = str(err)
-            if first:
-                self._notify(Notice("error", str(err)))
-            return False
         self._store = store
-        assert self._embedder is not None
         self._indexer = IndexingService(self.settings, store, self._embedder, self._on_event, self.metrics)
-        self.state = State.IDLE
         self.last_error = None
         self._disconnected.clear()
         self._connected.set()
@@ -152,59 +211,160 @@ class Controller:
             self._notify(Notice("info", f"Connected to Weaviate at {self.settings.weaviate.url}."))
         return True
 
+    async def _check_vector_size(self, store: ChunkStore, embedder: Embedder) -> None:
+        expected = embedder.dimensions
+        existing = await store.vector_size()
+        if expected is not None and existing is not None and existing != expected:
+            await asyncio.to_thread(store.close)
+            raise SchemaMismatchError(
+                f"Weaviate class '{store.class_name}' holds vectors of {existing} dimensions, but the "
+                f"'{self.settings.embeddings.provider}' embedder makes {expected}. Set `weaviate.class_name` "
+                f"to a new class, or `embeddings.dimensions: {existing}` to keep this one."
+            )
+
+    def _fail_settings(self, message: str) -> None:
+        self._settings_error = True
+        self.last_error = message
+        self._notify(Notice("error", message))
+
+    def _start_retrying(self) -> None:
+        if self._connect_task is None or self._connect_task.done():
+            self._connect_task = asyncio.create_task(self._retry_connect())
+
     async def _retry_connect(self) -> None:
         delay = RETRY_INITIAL_S
-        while not await self._try_connect(first=False):
-            await asyncio.sleep(delay)
+        while not self._settings_error:
+            self._retry_now.clear()
+            try:
+                await asyncio.wait_for(self._retry_now.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+            if await self._try_connect(first=False):
+                return
             delay = min(delay * 2, RETRY_MAX_S)
+
+    def _lost_connection(self, message: str) -> None:
+        """Weaviate went away mid-work: say so, drop the store, retry in the background."""
+        if self._store is None:
+            return
+        log.warning("lost Weaviate: %s", message)
+        store, self._store, self._indexer = self._store, None, None
+        asyncio.get_running_loop().run_in_executor(None, store.close)
+        self._connected.clear()
+        self._disconnected.set()
+        self.last_error = message
+        self._notify(Notice("error", f"{message} acolyte-lsp keeps running and retries in the background."))
+        self._start_retrying()
+
+    # -- runs --------------------------------------------------------------------
 
     async def index_all(self, *, force: bool = False, cancel: asyncio.Event | None = None) -> list[IndexSummary]:
         """Index every root in turn (requires a connection)."""
         indexer = self._require_indexer()
         cancel = cancel or asyncio.Event()
         summaries = []
-        self.state = State.INDEXING
+        self._active_runs += 1
         try:
-            for root in self.roots:
+            for root in list(self.roots):
                 summary = await indexer.index_workspace(root, force=force, cancel=cancel)
                 self.last_summaries[root.path] = summary
                 summaries.append(summary)
-                if summary.error:
-                    self.last_error = summary.error
                 if cancel.is_set() or summary.error:
                     break
         finally:
-            self.state = State.IDLE if self._store is not None else State.WAITING_FOR_WEAVIATE
-        if any(s.error for s in summaries):
-            self._lost_connection(next(s.error for s in summaries if s.error) or "")
-        else:
-            self._saves_while_away.clear()
+            self._active_runs -= 1
+        self._after_run(summaries)
+        if not any(s.error for s in summaries) and not cancel.is_set():
+            self._changes_while_away.clear()
+            self._overflowed_while_away = False
         return summaries
+
+    async def apply_changes(self, batch: Batch, cancel: asyncio.Event | None = None) -> list[IndexSummary]:
+        """Index changed paths and drop deleted ones, root by root; remembered while Weaviate is away."""
+        by_root: dict[WorkspaceRoot, tuple[list[str], list[str]]] = {}
+        for path, kind in batch.items():
+            found = self.root_of(path)
+            if found is None:
+                continue
+            changed, deleted = by_root.setdefault(found[0], ([], []))
+            (deleted if kind is ChangeKind.DELETED else changed).append(found[1])
+        if not by_root:
+            return []
+        if self._indexer is None:
+            self._remember_while_away(batch)
+            return []
+        summaries = []
+        self._active_runs += 1
+        try:
+            for root, (changed, deleted) in by_root.items():
+                summary = await self._indexer.apply_changes(root, changed, deleted, cancel)
+                summaries.append(summary)
+                if summary.error:
+                    self._remember_while_away(batch)
+                    break
+        finally:
+            self._active_runs -= 1
+        self._after_run(summaries)
+        return summaries
+
+    def _remember_while_away(self, batch: Batch) -> None:
+        if len(self._changes_while_away) + len(batch) > MAX_REMEMBERED_AWAY:
+            self._overflowed_while_away = True  # the full run after reconnecting covers them all
+            return
+        self._changes_while_away.update(batch)
+
+    def _after_run(self, summaries: list[IndexSummary]) -> None:
+        error = next((s.error for s in summaries if s.error), None)
+        if error:
+            self._lost_connection(error)
+
+    # -- roots -------------------------------------------------------------------
 
     def root_of(self, path: Path) -> tuple[WorkspaceRoot, str] | None:
         """The root holding `path` and the path relative to it (deepest root wins)."""
         best: tuple[WorkspaceRoot, str] | None = None
         for root in self.roots:
             rel = relative_posix(root.path, path)
-            if rel is not None and (best is None or len(str(root.path)) > len(str(best[0].path))):
+            if rel is not None and rel != "." and (best is None or len(str(root.path)) > len(str(best[0].path))):
                 best = (root, rel)
         return best
 
-    async def index_path(self, path: Path) -> bool:
-        """Re-index one saved file; False when it is outside every root or Weaviate is away."""
-        found = self.root_of(path)
-        if found is None:
-            return False
-        if self._indexer is None:
-            self._saves_while_away.add((found[0].path, found[1]))
-            return False
+    def set_folders(self, folders: Sequence[Path]) -> list[WorkspaceRoot]:
+        """Track exactly these folders; return the roots that are new (to be indexed).
+
+        Chunks of removed folders stay in Weaviate: other tools may read them, and
+        opening the folder again finds them up to date.
+        """
+        old = {r.path for r in self.roots}
+        self.roots = WorkspaceRoot.for_folders(list(folders), self.settings.indexing.workspace_id)
+        return [r for r in self.roots if r.path not in old]
+
+    async def index_roots(self, roots: Sequence[WorkspaceRoot], cancel: asyncio.Event | None = None) -> list[IndexSummary]:
+        """Index some roots (new workspace folders)."""
+        indexer = self._require_indexer()
+        summaries = []
+        self._active_runs += 1
         try:
-            await self._indexer.index_file(*found)
-        except StoreError as err:
-            self._saves_while_away.add((found[0].path, found[1]))
-            self._lost_connection(str(err))
-            return False
-        return True
+            for root in roots:
+                summary = await indexer.index_workspace(root, cancel=cancel)
+                self.last_summaries[root.path] = summary
+                summaries.append(summary)
+        finally:
+            self._active_runs -= 1
+        self._after_run(summaries)
+        return summaries
+
+    # -- settings ------------------------------------------------------------------
+
+    def apply_settings_in_place(self, settings: Settings) -> None:
+        """Use `settings` from the next batch on (only for changes classified IN_PLACE/REINDEX*)."""
+        self.settings = settings
+        if self._store is not None:
+            self._store.apply_settings(settings)
+        if self._indexer is not None:
+            self._indexer.settings = settings
+
+    # -- queries -------------------------------------------------------------------
 
     async def search(
         self, query: str, limit: int = 10, path_prefix: str | None = None, language: str | None = None
@@ -232,22 +392,22 @@ class Controller:
         results.sort(key=lambda r: -r.score)
         return results[:limit]
 
-    async def status(self) -> dict[str, Any]:
-        """State, counts per root and the metrics, for `acolyte.indexStatus`."""
+    async def status(self, queued_changes: int = 0) -> dict[str, Any]:
+        """State, counts per root, queue and the metrics, for `acolyte.indexStatus`."""
         roots = []
         for root in self.roots:
             summary = self.last_summaries.get(root.path)
             entry: dict[str, Any] = {
                 "path": str(root.path),
                 "workspace": root.workspace_id,
-                "last_run": None if summary is None else summary.__dict__,
+                "last_run": None if summary is None else dataclasses.asdict(summary),
+                "chunks_in_weaviate": None,
             }
-            if self._store is not None and self.state != State.INDEXING:
+            if self._store is not None:
                 try:
                     entry["chunks_in_weaviate"] = await self._store.count(root.workspace_id)
                 except StoreError as err:
-                    entry["chunks_in_weaviate"] = None
-                    self.last_error = str(err)
+                    log.info("status count failed: %s", err)
             roots.append(entry)
         return {
             "state": self.state,
@@ -255,34 +415,23 @@ class Controller:
             "class_name": self.settings.weaviate.class_name,
             "batch_size": self.settings.search.weaviate_batch_size,
             "roots": roots,
-            "pending_saves": len(self._saves_while_away),
+            "queue": {
+                "changes_waiting": queued_changes,
+                "changes_while_weaviate_away": self.changes_while_away,
+                "full_run_needed": self._overflowed_while_away or bool(self._changes_while_away),
+            },
             "last_error": self.last_error,
             "metrics": self.metrics.snapshot(),
         }
 
     async def close(self) -> None:
         """Stop retrying and release the store (waits for the batch in flight)."""
-        self.state = State.STOPPED
+        self._stopped = True
         if self._connect_task is not None:
             self._connect_task.cancel()
         if self._store is not None:
-            await asyncio.to_thread(self._store.close)
-            self._store = None
-            self._indexer = None
-
-    def _lost_connection(self, message: str) -> None:
-        """Weaviate went away mid-work: say so, drop the store, retry in the background."""
-        if self._store is None:
-            return
-        log.warning("lost Weaviate: %s", message)
-        store, self._store, self._indexer = self._store, None, None
-        asyncio.get_running_loop().run_in_executor(None, store.close)
-        self._connected.clear()
-        self._disconnected.set()
-        self.state = State.WAITING_FOR_WEAVIATE
-        self.last_error = message
-        self._notify(Notice("error", f"{message} acolyte-lsp keeps running and retries in the background."))
-        self._connect_task = asyncio.create_task(self._retry_connect())
+            store, self._store, self._indexer = self._store, None, None
+            await asyncio.to_thread(store.close)
 
     def _require_indexer(self) -> IndexingService:
         if self._indexer is None:

@@ -17,7 +17,7 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -51,9 +51,17 @@ class WorkspaceRoot:
     workspace_id: str
 
     @classmethod
-    def at(cls, path: Path) -> "WorkspaceRoot":
+    def at(cls, path: Path, shared_id: str | None = None) -> "WorkspaceRoot":
+        """A root whose id is `shared_id` when set, else derived from its path."""
         resolved = path.resolve()
-        return cls(resolved, workspace_id(resolved))
+        return cls(resolved, shared_id or workspace_id(resolved))
+
+    @classmethod
+    def for_folders(cls, paths: Sequence[Path], shared_id: str | None = None) -> list["WorkspaceRoot"]:
+        """Roots for workspace folders; with a shared id, each folder after the first adds its name."""
+        if not shared_id:
+            return [cls.at(p) for p in paths]
+        return [cls.at(p, shared_id if i == 0 else f"{shared_id}/{p.name}") for i, p in enumerate(paths)]
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,8 @@ class ChunkSink(Protocol):
 
     async def delete_file(self, workspace: str, file_path: str) -> int: ...
 
+    async def delete_path(self, workspace: str, path: str) -> int: ...
+
     async def indexed_files(self, workspace: str) -> dict[str, set[str]]: ...
 
 
@@ -278,7 +288,10 @@ class IndexingService:
         try:
             indexed = await self._store.indexed_files(root.workspace_id)
             self._emit(IndexStarted(root))
-            present = await self._pipeline(root, indexed, force, cancel, counts)
+            indexing = self.settings.indexing
+            present = await self._pipeline(
+                root, lambda: discover_files(root.path, indexing.exclude, indexing.include), indexed, force, cancel, counts
+            )
             if not cancel.is_set():
                 for rel_path in sorted(set(indexed) - present):
                     async with self._file_locks.hold(root.path, [rel_path]):
@@ -304,7 +317,13 @@ class IndexingService:
         return summary
 
     async def _pipeline(
-        self, root: WorkspaceRoot, indexed: dict[str, set[str]], force: bool, cancel: asyncio.Event, counts: _RunCounts
+        self,
+        root: WorkspaceRoot,
+        sources: Callable[[], Iterable[SourceFile]],
+        indexed: dict[str, set[str]] | None,
+        force: bool,
+        cancel: asyncio.Event,
+        counts: _RunCounts,
     ) -> set[str]:
         """Discover → prepare (read, chunk, embed) → insert, overlapping, with bounded queues.
 
@@ -329,11 +348,10 @@ class IndexingService:
                             future.cancel()
                             return False
 
-            indexing = self.settings.indexing
             group: list[SourceFile] = []
             size = FIRST_GROUP_FILES  # a small first group gets the first chunks out at once
             with self.metrics.timer(TIMER_DISCOVER):
-                for source in discover_files(root.path, indexing.exclude, indexing.include):
+                for source in sources():
                     if stop.is_set():
                         return
                     present.add(source.rel_path)
@@ -351,9 +369,14 @@ class IndexingService:
                 if cancel.is_set():
                     stop.set()  # discovery stops at its next file or its next put
                     break
-                await self._file_locks.acquire(root.path, [f.rel_path for f in group])
-                items = await asyncio.to_thread(self._prepare, root, group, indexed, force)
-                await prepared.put((group, items))
+                paths = [f.rel_path for f in group]
+                await self._file_locks.acquire(root.path, paths)
+                try:
+                    items = await asyncio.to_thread(self._prepare, root, group, indexed, force)
+                    await prepared.put((group, items))
+                except BaseException:
+                    self._file_locks.release(root.path, paths)  # the insert stage never got them
+                    raise
             await prepared.put(None)
 
         async def insert() -> None:
@@ -399,11 +422,62 @@ class IndexingService:
             items = await asyncio.to_thread(self._prepare, root, [source], None, True)
             await self._send(root, items, None, _RunCounts())
 
-    async def remove_file(self, root: WorkspaceRoot, rel_path: str) -> None:
-        """Drop every chunk of a file that was deleted or moved away."""
-        async with self._file_locks.hold(root.path, [rel_path]):
-            await self._store.delete_file(root.workspace_id, rel_path)
-        self._emit(FileRemoved(root, rel_path))
+    async def apply_changes(
+        self,
+        root: WorkspaceRoot,
+        changed: Sequence[str],
+        deleted: Sequence[str],
+        cancel: asyncio.Event | None = None,
+    ) -> IndexSummary:
+        """Index changed paths and drop deleted ones (a path may be a folder) as one batch."""
+        started = time.perf_counter()
+        cancel = cancel or asyncio.Event()
+        counts = _RunCounts()
+        error: str | None = None
+        try:
+            for rel_path in deleted:
+                if not (root.path / rel_path).exists():
+                    async with self._file_locks.hold(root.path, [rel_path]):
+                        await self._store.delete_path(root.workspace_id, rel_path)
+                    counts.removed += 1
+                    self._emit(FileRemoved(root, rel_path))
+            sources = await asyncio.to_thread(self._changed_sources, root, changed)
+            if sources:
+                # A big batch (a branch switch) is cheaper to compare against
+                # what Weaviate holds than to re-send in full.
+                indexed = await self._store.indexed_files(root.workspace_id) if len(sources) > 100 else None
+                self._emit(IndexStarted(root))
+                await self._pipeline(root, lambda: sources, indexed, False, cancel, counts)
+        except StoreError as err:
+            error = str(err)
+        summary = IndexSummary(
+            files_total=counts.total or 0,
+            files_indexed=counts.indexed,
+            files_unchanged=counts.unchanged,
+            files_failed=counts.failed,
+            files_skipped=counts.skipped,
+            files_removed=counts.removed,
+            chunks=counts.chunks,
+            chunks_failed=counts.chunks_failed,
+            seconds=time.perf_counter() - started,
+            cancelled=cancel.is_set(),
+            error=error,
+        )
+        self._emit(IndexFinished(root, summary))
+        return summary
+
+    def _changed_sources(self, root: WorkspaceRoot, changed: Sequence[str]) -> list[SourceFile]:
+        """Files to index for changed paths: folders are walked; ignored and vanished paths dropped."""
+        indexing = self.settings.indexing
+        out: dict[str, SourceFile] = {}
+        for rel_path in changed:
+            path = root.path / rel_path
+            if path.is_dir():
+                for source in discover_files(root.path, indexing.exclude, indexing.include, under=rel_path):
+                    out[source.rel_path] = source
+            elif path.is_file() and is_indexable(root.path, rel_path, indexing.exclude, indexing.include):
+                out[rel_path] = SourceFile(path, rel_path)
+        return list(out.values())
 
     async def _send(
         self,

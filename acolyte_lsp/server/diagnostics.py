@@ -50,6 +50,12 @@ class DiagnosticsBook:
     def file_clean(self, path: Path) -> None:
         self._update(self._index, _uri(path), [])
 
+    def clear_under(self, path: Path) -> None:
+        """Clear indexing diagnostics of a file, or of every file under a folder (deleted, renamed, removed)."""
+        prefix = _uri(path).rstrip("/") + "/"
+        for uri in [u for u in self._index if u == _uri(path) or u.startswith(prefix)]:
+            self._update(self._index, uri, [])
+
     def config_problems(self, config_path: Path, problems: Iterable[ConfigProblem]) -> None:
         diagnostics = []
         for problem in problems:

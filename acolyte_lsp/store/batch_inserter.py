@@ -92,6 +92,22 @@ class _Outcome:
             self.errors[index] = (message, error_type)
 
 
+@dataclass(frozen=True)
+class BatchConfig:
+    """How the v3 client's batch is configured; swapped whole, read once per batch."""
+
+    batch_size: int = 100
+    num_workers: int = 1
+    dynamic: bool = False
+    timeout_retries: int = 3
+    connection_error_retries: int = 3
+    consistency_level: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
+
 class WeaviateBatchInserter:
     """Inserts objects in batches with one client, one lock and one executor thread pool."""
 
@@ -104,21 +120,26 @@ class WeaviateBatchInserter:
         dynamic: bool = False,
         timeout_retries: int = 3,
         connection_error_retries: int = 3,
+        consistency_level: str | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
         self._client = client
-        self.batch_size = batch_size
-        self._num_workers = num_workers
-        self._dynamic = dynamic
-        self._timeout_retries = timeout_retries
-        self._connection_error_retries = connection_error_retries
+        self.config = BatchConfig(
+            batch_size, num_workers, dynamic, timeout_retries, connection_error_retries, consistency_level
+        )
         self.metrics = metrics or Metrics()
         self._lock = threading.Lock()
         # A private pool keeps slow batches from starving the loop's default
         # executor; it has several threads, so the lock is what serialises them.
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="weaviate-batch")
+
+    @property
+    def batch_size(self) -> int:
+        return self.config.batch_size
+
+    def reconfigure(self, config: BatchConfig) -> None:
+        """Settings for the next batch; the batch in flight keeps the ones it started with."""
+        self.config = config  # one attribute swap: no lock needed, none taken on the event loop
 
     async def batch_insert(
         self,
@@ -152,13 +173,14 @@ class WeaviateBatchInserter:
         ids: list[str],
     ) -> BatchResult:
         with self._lock, self.metrics.timer(BATCH_TIMER):
+            config = self.config
             outcome = _Outcome(len(data_objects), {u: i for i, u in enumerate(ids)})
             fell_back = False
-            if self.batch_size == 1:
+            if config.batch_size == 1:
                 for i in range(len(data_objects)):
-                    self._insert_one(outcome, i, data_objects, vectors, class_name, ids)
+                    self._insert_one(config, outcome, i, data_objects, vectors, class_name, ids)
             else:
-                fell_back = not self._insert_batched(outcome, data_objects, vectors, class_name, ids)
+                fell_back = not self._insert_batched(config, outcome, data_objects, vectors, class_name, ids)
             result = self._result(outcome, data_objects, fell_back)
             self.metrics.increment(METRIC_SUCCESSFUL, result.successful)
             self.metrics.increment(METRIC_FAILED, result.failed)
@@ -169,6 +191,7 @@ class WeaviateBatchInserter:
 
     def _insert_batched(
         self,
+        config: BatchConfig,
         outcome: _Outcome,
         data_objects: list[dict[str, Any]],
         vectors: Sequence[Sequence[float]] | None,
@@ -178,12 +201,13 @@ class WeaviateBatchInserter:
         """Send through the client's batch, then one by one what it did not confirm. True if no fallback."""
         batch = self._client.batch
         batch.configure(
-            batch_size=self.batch_size,
-            dynamic=self._dynamic,
-            num_workers=self._num_workers,
-            timeout_retries=self._timeout_retries,
-            connection_error_retries=self._connection_error_retries,
+            batch_size=config.batch_size,
+            dynamic=config.dynamic,
+            num_workers=config.num_workers,
+            timeout_retries=config.timeout_retries,
+            connection_error_retries=config.connection_error_retries,
             callback=outcome.on_results,
+            consistency_level=config.consistency_level,
         )
         try:
             with batch:
@@ -207,11 +231,12 @@ class WeaviateBatchInserter:
         # them one by one is idempotent (same ids) and loses nothing.
         for i in range(len(data_objects)):
             if i not in outcome.confirmed:
-                self._insert_one(outcome, i, data_objects, vectors, class_name, ids, batch_error)
+                self._insert_one(config, outcome, i, data_objects, vectors, class_name, ids, batch_error)
         return batch_error is None
 
     def _insert_one(
         self,
+        config: BatchConfig,
         outcome: _Outcome,
         i: int,
         data_objects: list[dict[str, Any]],
@@ -225,9 +250,13 @@ class WeaviateBatchInserter:
         data = self._client.data_object
         try:
             try:
-                data.create(data_objects[i], class_name, uuid=ids[i], vector=vector)
+                data.create(
+                    data_objects[i], class_name, uuid=ids[i], vector=vector, consistency_level=config.consistency_level
+                )
             except ObjectAlreadyExistsException:
-                data.replace(data_objects[i], class_name, uuid=ids[i], vector=vector)
+                data.replace(
+                    data_objects[i], class_name, uuid=ids[i], vector=vector, consistency_level=config.consistency_level
+                )
         except (TypeError, ValueError) as err:
             outcome.fail(i, str(err), ErrorType.INVALID_OBJECT)
         except UnexpectedStatusCodeException as err:

@@ -19,7 +19,7 @@ from weaviate.exceptions import WeaviateBaseError
 from ..config import Settings
 from ..metrics import Metrics
 from . import queries
-from .batch_inserter import BatchResult, WeaviateBatchInserter
+from .batch_inserter import BatchConfig, BatchResult, WeaviateBatchInserter
 from .client import connect, short_reason
 from .client_compat import close_client
 from .errors import StoreError, WeaviateUnavailableError
@@ -36,15 +36,10 @@ class ChunkStore:
         self._client = client
         self._url = settings.weaviate.url
         self.class_name = settings.weaviate.class_name
-        self.inserter = WeaviateBatchInserter(
-            client,
-            batch_size=settings.search.weaviate_batch_size,
-            num_workers=settings.weaviate.num_workers,
-            dynamic=settings.weaviate.dynamic_batching,
-            timeout_retries=settings.weaviate.timeout_retries,
-            connection_error_retries=settings.weaviate.connection_error_retries,
-            metrics=metrics,
-        )
+        self.inserter = WeaviateBatchInserter(client, metrics=metrics)
+        self.inserter.reconfigure(batch_config(settings))
+        # Batch deletes read the level from the client's batch object.
+        client.batch.consistency_level = settings.weaviate.consistency_level
         self._queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="weaviate-query")
 
     @classmethod
@@ -73,6 +68,17 @@ class ChunkStore:
 
     async def delete_file(self, workspace: str, file_path: str) -> int:
         return await self._run(queries.delete_file_chunks, self.class_name, workspace, file_path)
+
+    async def delete_path(self, workspace: str, path: str) -> int:
+        return await self._run(queries.delete_path_chunks, self.class_name, workspace, path)
+
+    async def vector_size(self) -> int | None:
+        return await self._run(queries.vector_size, self.class_name)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Batch settings that can change between batches (size, workers, retries, consistency)."""
+        self.inserter.reconfigure(batch_config(settings))
+        self._client.batch.consistency_level = settings.weaviate.consistency_level
 
     async def count(self, workspace: str) -> int:
         return await self._run(queries.count_chunks, self.class_name, workspace)
@@ -108,6 +114,18 @@ class ChunkStore:
                 raise _store_error(self._url, err) from err
 
         return await asyncio.get_running_loop().run_in_executor(self._queries, call)
+
+
+def batch_config(settings: Settings) -> BatchConfig:
+    """The inserter's configuration from settings."""
+    return BatchConfig(
+        batch_size=settings.search.weaviate_batch_size,
+        num_workers=settings.weaviate.num_workers,
+        dynamic=settings.weaviate.dynamic_batching,
+        timeout_retries=settings.weaviate.timeout_retries,
+        connection_error_retries=settings.weaviate.connection_error_retries,
+        consistency_level=settings.weaviate.consistency_level,
+    )
 
 
 def _store_error(url: str, err: BaseException) -> StoreError:

@@ -62,6 +62,22 @@ def delete_file_chunks(client: weaviate.Client, class_name: str, workspace: str,
     return _delete_where(client, class_name, _and(_equal("workspace", workspace), _equal("file_path", file_path)))
 
 
+def delete_path_chunks(client: weaviate.Client, class_name: str, workspace: str, path: str) -> int:
+    """Delete the chunks of a file, or of every file under a folder, at `path`."""
+    under = {"path": ["file_path"], "operator": "Like", "valueText": path.rstrip("/") + "/*"}
+    either = {"operator": "Or", "operands": [_equal("file_path", path), under]}
+    return _delete_where(client, class_name, _and(_equal("workspace", workspace), either))
+
+
+def vector_size(client: weaviate.Client, class_name: str) -> int | None:
+    """Length of the vectors the class already holds (None when it holds none)."""
+    reply = client.query.get(class_name, ["file_path"]).with_additional(["vector"]).with_limit(1).do()
+    _raise_graphql_errors(reply)
+    items = ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []
+    vector = (items[0].get("_additional") or {}).get("vector") if items else None
+    return len(vector) if vector else None
+
+
 def count_chunks(client: weaviate.Client, class_name: str, workspace: str) -> int:
     """How many chunks of `workspace` Weaviate holds."""
     reply = (

@@ -140,12 +140,39 @@ def _read_ignore_files(folder: Path) -> list[str]:
     return lines
 
 
-def discover_files(root: Path, exclude: Sequence[str] = (), include: Sequence[str] = ()) -> Iterator[SourceFile]:
-    """Yield every regular file under `root` that the ignore rules let through, in a stable order."""
+def discover_files(
+    root: Path, exclude: Sequence[str] = (), include: Sequence[str] = (), under: str | None = None
+) -> Iterator[SourceFile]:
+    """Yield every regular file under `root` (or its subfolder `under`) that the ignore rules let through."""
     root = root.resolve()
     rules = IgnoreRules(root, exclude, include)
     visited: set[tuple[int, int]] = set()
-    yield from _walk(root, root, PurePosixPath("."), rules, list(rules.base_levels), visited)
+    if under is None:
+        yield from _walk(root, root, PurePosixPath("."), rules, list(rules.base_levels), visited)
+        return
+    levels = _levels_down_to(root, under, rules)
+    if levels is None:
+        return  # the folder itself is ignored
+    yield from _walk(root, root / under, PurePosixPath(under), rules, levels, visited)
+
+
+def _levels_down_to(root: Path, rel_path: str, rules: IgnoreRules, is_file: bool = False) -> list[_IgnoreLevel] | None:
+    """The ignore files in force at `rel_path`, or None when a folder on the way (or it) is ignored."""
+    levels: list[_IgnoreLevel] = list(rules.base_levels)
+    parts = PurePosixPath(rel_path).parts
+    folder = root
+    rel_folder = PurePosixPath(".")
+    for depth, part in enumerate(parts):
+        own = _read_ignore_files(folder)
+        if own:
+            levels.append(_IgnoreLevel(rel_folder, pathspec.GitIgnoreSpec.from_lines(own)))
+        rel = "/".join(parts[: depth + 1])
+        last = depth == len(parts) - 1
+        if rules.is_ignored(rel, not (last and is_file), levels):
+            return None
+        folder = folder / part
+        rel_folder = PurePosixPath(rel)
+    return levels
 
 
 def _walk(
@@ -206,23 +233,9 @@ def relative_posix(root: Path, path: Path) -> str | None:
 
 
 def is_indexable(root: Path, rel_path: str, exclude: Sequence[str] = (), include: Sequence[str] = ()) -> bool:
-    """Whether a single path would be chosen by `discover_files` (used for saves and file events)."""
+    """Whether a single file would be chosen by `discover_files` (used for saves and file events)."""
     rules = IgnoreRules(root, exclude, include)
-    levels: list[_IgnoreLevel] = list(rules.base_levels)
-    parts = PurePosixPath(rel_path).parts
-    folder = root
-    rel_folder = PurePosixPath(".")
-    for depth, part in enumerate(parts):
-        own = _read_ignore_files(folder)
-        if own:
-            levels.append(_IgnoreLevel(rel_folder, pathspec.GitIgnoreSpec.from_lines(own)))
-        rel = "/".join(parts[: depth + 1])
-        is_last = depth == len(parts) - 1
-        if rules.is_ignored(rel, not is_last, levels):
-            return False
-        folder = folder / part
-        rel_folder = PurePosixPath(rel)
-    return True
+    return _levels_down_to(root, rel_path, rules, is_file=True) is not None
 
 
 def read_source(file: SourceFile, max_size_bytes: int) -> FileText:

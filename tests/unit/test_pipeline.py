@@ -46,6 +46,9 @@ class MemoryStore:
     async def delete_file(self, workspace: str, file_path: str) -> int:
         return self._delete(lambda o: o["file_path"] == file_path)
 
+    async def delete_path(self, workspace: str, path: str) -> int:
+        return self._delete(lambda o: o["file_path"] == path or o["file_path"].startswith(path.rstrip("/") + "/"))
+
     async def indexed_files(self, workspace: str) -> dict[str, set[str]]:
         files: dict[str, set[str]] = {}
         for obj in self.objects.values():

@@ -113,6 +113,7 @@ class RequestRecord:
     method: str
     path: str
     objects: int = 0
+    query: str = ""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -132,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        record = RequestRecord(method, parsed.path)
+        record = RequestRecord(method, parsed.path, query=parsed.query)
         owner.record(record)
         if owner.faults.latency_s:
             time.sleep(owner.faults.latency_s)

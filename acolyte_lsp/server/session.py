@@ -1,0 +1,286 @@
+"""The editor session: settings sources, the controller, runs under progress, events back as LSP."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..changes import Batch, ChangeKind, ChangeQueue
+from ..config import CONFIG_FILE_NAME, LoadedSettings, load_settings, redacted
+from ..controller import Controller, Notice, SettingsChange, classify_settings_change
+from ..indexer import FileFailed, FileIndexed, FileNotIndexed, FileRemoved, IndexEvent, IndexProgress, IndexSummary
+from ..store.errors import StoreError
+from .diagnostics import DiagnosticsBook
+from .progress import ProgressReporter
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_S = 5.0
+CHANGES_WITH_PROGRESS = 20  # a change batch at least this big gets a progress of its own
+CLIENT_ONLY_SECTIONS = ("server", "trace")  # editor-side settings in the acolyte.* namespace
+
+Run = Callable[[asyncio.Event], Awaitable[list[IndexSummary]]]
+
+
+class AcolyteLanguageServer(LanguageServer):
+    """Holds the per-editor session: settings, controller, change queue, diagnostics, progress."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="acolyte-lsp",
+            version=__version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.None_,
+        )
+        self.editor_settings: dict[str, Any] = {}
+        self.controller: Controller | None = None
+        self.diagnostics = DiagnosticsBook(self)
+        self.changes = ChangeQueue(self._apply_changes)
+        self._progress: ProgressReporter | None = None
+        self._progress_by_token: dict[str, ProgressReporter] = {}
+        self._run_lock = asyncio.Lock()
+        self._converge: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._reported_skips: set[tuple[Path, str, str]] = set()
+
+    # -- settings ----------------------------------------------------------------
+
+    def folders(self) -> list[Path]:
+        paths = [Path(to_fs_path(f.uri) or "") for f in self.workspace.folders.values()]
+        if not paths and self.workspace.root_path:
+            paths = [Path(self.workspace.root_path)]
+        return [p.resolve() for p in paths if str(p)]
+
+    def set_editor_settings(self, options: Any) -> None:
+        """initializationOptions or the client's `acolyte` configuration section (same keys)."""
+        if not isinstance(options, dict):
+            options = {}
+        self.editor_settings = {k: v for k, v in options.items() if k not in CLIENT_ONLY_SECTIONS}
+
+    def load_settings(self) -> LoadedSettings:
+        folders = self.folders()
+        first = folders[0] if folders else None
+        loaded = load_settings(first, self.editor_settings)
+        if first is not None:
+            self.diagnostics.config_problems(
+                first / CONFIG_FILE_NAME, [p for p in loaded.problems if p.source != "initializationOptions"]
+            )
+        for problem in loaded.problems:
+            if problem.source == "initializationOptions":
+                self.show(Notice("warning", f"acolyte settings: {problem}"))
+        return loaded
+
+    async def pull_editor_settings(self) -> None:
+        """Ask the client for its `acolyte` section (`workspace/configuration`), when it can answer."""
+        workspace = self.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            return
+        try:
+            [section] = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="acolyte")])
+            )
+        except Exception as err:  # noqa: BLE001 - a client that cannot answer keeps what we have
+            log.info("workspace/configuration failed: %s", err)
+            return
+        if isinstance(section, dict):
+            self.set_editor_settings(section)
+
+    async def reload_settings(self) -> None:
+        """Apply changed settings the least disruptive way (see `classify_settings_change`)."""
+        loaded = self.load_settings()
+        controller = self.controller
+        if controller is None:
+            await self.start()
+            return
+        change = classify_settings_change(controller.settings, loaded.settings)
+        log.info("settings change: %s", change)
+        if change == SettingsChange.NONE:
+            return
+        if change == SettingsChange.RESTART:
+            self.show(Notice("info", "acolyte settings changed: reconnecting to Weaviate and re-indexing."))
+            await self.start(loaded)
+            return
+        controller.apply_settings_in_place(loaded.settings)
+        if change in (SettingsChange.REINDEX, SettingsChange.REINDEX_ALL) and controller.connected:
+            force = change == SettingsChange.REINDEX_ALL
+            self.spawn(self.run_index(force=force, title="Re-indexing after a settings change"))
+
+    # -- session -----------------------------------------------------------------
+
+    async def start(self, loaded: LoadedSettings | None = None) -> None:
+        """(Re)start the session: a controller for the open folders, connected and indexing."""
+        loaded = loaded or self.load_settings()
+        log.info("settings: %s", redacted(loaded.settings))
+        await self._stop_controller()
+        folders = self.folders()
+        if not folders:
+            self.show(Notice("warning", "acolyte-lsp: no workspace folder is open, so there is nothing to index."))
+            return
+        self.controller = Controller(folders, loaded.settings, self.on_event, self.show)
+        self.changes = ChangeQueue(self._apply_changes, debounce_s=loaded.settings.indexing.debounce_ms / 1000)
+        await self.controller.connect()
+        self._converge = asyncio.ensure_future(self._keep_index_converged(self.controller))
+
+    async def _keep_index_converged(self, controller: Controller) -> None:
+        """Index whenever a connection comes up: at start and after every outage."""
+        while True:
+            await controller.wait_connected()
+            await self.run_index(force=False, title="Indexing workspace", controller=controller)
+            if controller.connected:
+                await controller.wait_disconnected()
+
+    async def with_progress(
+        self, title: str, message: str, run: Run, cancel: asyncio.Event | None = None
+    ) -> list[IndexSummary]:
+        """Run under a cancellable work-done progress, one such run at a time.
+
+        `cancel` stops the run at its next clean point; the client's cancel
+        button on the progress sets it too.
+        """
+        async with self._run_lock:
+            reporter = ProgressReporter(self, title, cancel or asyncio.Event())
+            self._progress_by_token[reporter.token] = reporter
+            self._progress = reporter
+            try:
+                await reporter.begin(message)
+                summaries = await run(reporter.cancel)
+                reporter.end(" | ".join(s.describe() for s in summaries) or "nothing to do")
+                return summaries
+            except StoreError as err:
+                reporter.end(f"Stopped: {err}")
+                raise
+            finally:
+                self._progress = None
+                self._progress_by_token.pop(reporter.token, None)
+
+    async def run_index(
+        self,
+        *,
+        force: bool,
+        title: str,
+        controller: Controller | None = None,
+        cancel: asyncio.Event | None = None,
+    ) -> list[dict[str, Any]]:
+        """A workspace run under progress; returns the summaries as plain dicts."""
+        controller = controller or self.require_controller()
+        message = f"{len(controller.roots)} folder(s) · {controller.settings.weaviate.url}"
+        summaries = await self.with_progress(
+            title, message, lambda stop: controller.index_all(force=force, cancel=stop), cancel
+        )
+        return [dataclasses.asdict(s) for s in summaries]
+
+    async def run_cancellable(self, coro: Awaitable[Any], cancel: asyncio.Event) -> Any:
+        """Await work for a request; a `$/cancelRequest` sets `cancel` (a clean stop) instead of tearing it down."""
+        task = asyncio.ensure_future(coro)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+
+    async def _apply_changes(self, batch: Batch) -> None:
+        controller = self.controller
+        if controller is None:
+            return
+        if len(batch) >= CHANGES_WITH_PROGRESS:
+            await self.with_progress(
+                "Indexing changed files", f"{len(batch)} changed paths", lambda cancel: controller.apply_changes(batch, cancel)
+            )
+        else:
+            await controller.apply_changes(batch)
+
+    def file_changed(self, uri: str, kind: ChangeKind) -> None:
+        path = to_fs_path(uri)
+        if not path:
+            return
+        path_obj = Path(path)
+        if path_obj.name == CONFIG_FILE_NAME and any(path_obj.parent == f for f in self.folders()):
+            self.spawn(self.reload_settings())
+            return
+        self.changes.add(path_obj, kind)
+
+    async def folders_changed(self) -> None:
+        controller = self.require_controller()
+        before = {r.path for r in controller.roots}
+        added = controller.set_folders(self.folders())
+        for removed in before - {r.path for r in controller.roots}:
+            self.diagnostics.clear_under(removed)
+        if added and controller.connected:
+            await self.with_progress(
+                "Indexing added folder", ", ".join(r.path.name for r in added), lambda cancel: controller.index_roots(added, cancel)
+            )
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_task_failure)
+
+    async def _stop_controller(self) -> None:
+        for reporter in list(self._progress_by_token.values()):
+            reporter.cancel.set()
+        if self._converge is not None:
+            self._converge.cancel()
+        self.changes.close()
+        if self.controller is not None:
+            controller, self.controller = self.controller, None
+            try:
+                await asyncio.wait_for(controller.close(), SHUTDOWN_GRACE_S)
+            except asyncio.TimeoutError:
+                log.warning("Weaviate did not finish the batch in flight within %ss", SHUTDOWN_GRACE_S)
+
+    async def stop(self) -> None:
+        """Cancel runs in flight, then release Weaviate within a bounded time."""
+        for task in list(self._background):
+            task.cancel()
+        await self._stop_controller()
+
+    # -- events back to the editor -----------------------------------------------
+
+    def on_event(self, event: IndexEvent) -> None:
+        if isinstance(event, IndexProgress):
+            if self._progress is not None:
+                self._progress.report(event)
+        elif isinstance(event, FileFailed):
+            self.diagnostics.file_failed(event.root.path / event.rel_path, event.failures)
+        elif isinstance(event, FileIndexed):
+            self.diagnostics.file_clean(event.root.path / event.rel_path)
+        elif isinstance(event, FileRemoved):
+            self.diagnostics.clear_under(event.root.path / event.rel_path)
+        elif isinstance(event, FileNotIndexed):
+            key = (event.root.path, event.rel_path, event.reason)
+            if key in self._reported_skips:
+                return  # said once per session; every run would repeat it
+            self._reported_skips.add(key)
+            self.window_log_message(
+                types.LogMessageParams(
+                    type=types.MessageType.Log, message=f"acolyte: not indexed: {event.rel_path}: {event.reason}"
+                )
+            )
+
+    def show(self, notice: Notice) -> None:
+        kind = {
+            "error": types.MessageType.Error,
+            "warning": types.MessageType.Warning,
+        }.get(notice.level, types.MessageType.Info)
+        log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", notice.message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=notice.message))
+
+    def require_controller(self) -> Controller:
+        if self.controller is None:
+            raise JsonRpcInvalidParams("acolyte-lsp has no workspace folder open, so there is no index.")
+        return self.controller
+
+
+def _log_task_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task failed", exc_info=task.exception())
