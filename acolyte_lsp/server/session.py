@@ -12,6 +12,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from .. import __version__
@@ -30,6 +31,22 @@ CHANGES_WITH_PROGRESS = 20  # a change batch at least this big gets a progress o
 CLIENT_ONLY_SECTIONS = ("server", "trace")  # editor-side settings in the acolyte.* namespace
 
 Run = Callable[[asyncio.Event], Awaitable[list[IndexSummary]]]
+MsgId = str | int
+
+
+class AcolyteProtocol(LanguageServerProtocol):
+    """pygls' protocol, telling the server when the client cancels a request.
+
+    pygls cancels only the future of a request that has not started; a running
+    command would never hear of it. The session turns the notice into a clean
+    stop of the work behind the request.
+    """
+
+    def _handle_cancel_notification(self, msg_id: MsgId) -> None:
+        server = self._server
+        if isinstance(server, AcolyteLanguageServer):
+            server.request_cancelled(msg_id)
+        super()._handle_cancel_notification(msg_id)
 
 
 class AcolyteLanguageServer(LanguageServer):
@@ -40,7 +57,9 @@ class AcolyteLanguageServer(LanguageServer):
             name="acolyte-lsp",
             version=__version__,
             text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            protocol_cls=AcolyteProtocol,
         )
+        self._request_cancels: dict[MsgId, asyncio.Event] = {}
         self.editor_settings: dict[str, Any] = {}
         self.controller: Controller | None = None
         self.diagnostics = DiagnosticsBook(self)
@@ -179,13 +198,20 @@ class AcolyteLanguageServer(LanguageServer):
         return [dataclasses.asdict(s) for s in summaries]
 
     async def run_cancellable(self, coro: Awaitable[Any], cancel: asyncio.Event) -> Any:
-        """Await work for a request; a `$/cancelRequest` sets `cancel` (a clean stop) instead of tearing it down."""
-        task = asyncio.ensure_future(coro)
+        """Await work for the current request; `$/cancelRequest` for it sets `cancel` (a clean stop)."""
+        msg_id = self.protocol.msg_id
+        if msg_id is not None:
+            self._request_cancels[msg_id] = cancel
         try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
+            return await coro
+        finally:
+            if msg_id is not None:
+                self._request_cancels.pop(msg_id, None)
+
+    def request_cancelled(self, msg_id: MsgId) -> None:
+        cancel = self._request_cancels.get(msg_id)
+        if cancel is not None:
             cancel.set()
-            raise
 
     async def _apply_changes(self, batch: Batch) -> None:
         controller = self.controller

@@ -209,8 +209,9 @@ async def test_weaviate_restarting_mid_index_loses_no_save_and_duplicates_nothin
     for name in ("f000.py", "new.py"):
         lsp.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=_uri(tmp_path / name))))
     await eventually(lambda: any("Cannot reach Weaviate" in m.message for m in lsp.messages), "the outage to be announced")
-    status = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
+    status = await eventually_status(lsp, lambda s: s["queue"]["changes_while_weaviate_away"] == 2)
     assert status["state"] == "waiting for Weaviate"
+    assert status["queue"]["full_run_needed"] is True
     test_server.faults.latency_s = 0
     test_server.start()
     await eventually(lambda: any("Connected to Weaviate" in m.message for m in lsp.messages), "the reconnection")
@@ -221,6 +222,28 @@ async def test_weaviate_restarting_mid_index_loses_no_save_and_duplicates_nothin
         return len(objects) == 121 and by_path.get("f000.py") == "saved while Weaviate was down\n" and "new.py" in by_path
 
     await eventually(converged, "every file and both saves, once each")
+
+
+async def test_cancelling_the_reindex_request_stops_the_run_cleanly(
+    lsp: LanguageClient, test_server: WeaviateTestServer, tmp_path: Path
+) -> None:
+    write(tmp_path, {f"f{i:03d}.py": lines(str(i), 3) for i in range(200)})
+    await _started(lsp, tmp_path, test_server.url)
+    test_server.faults.latency_s = 0.3  # seven batches: the run lasts seconds
+    reply = asyncio.ensure_future(
+        lsp.protocol.send_request_async(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command="acolyte.reindexWorkspace", arguments=[{"force": True}]),
+            msg_id="reindex-1",
+        )
+    )
+    await eventually(lambda: len(lsp.progress_reports) == 2 and len(list(lsp.progress_reports.values())[1]) >= 2, "the re-index to report")
+    lsp.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="reindex-1"))
+    await eventually(lambda: len(ended_progress(lsp)) == 2, "the cancelled run to end")
+    assert list(lsp.progress_reports.values())[1][-1].message.startswith("Cancelled:")
+    reply.cancel()
+    status = await eventually_status(lsp, lambda s: s["state"] == "idle")
+    assert status["roots"][0]["chunks_in_weaviate"] == 200
 
 
 async def eventually_status(lsp: LanguageClient, condition):  # type: ignore[no-untyped-def]

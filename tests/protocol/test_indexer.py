@@ -9,6 +9,7 @@ import pytest
 import weaviate
 
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.controller import Controller, Notice, State
 from acolyte_lsp.embedding import HashEmbedder, NoEmbedder
 from acolyte_lsp.indexer import FileFailed, FileIndexed, FileRemoved, IndexEvent, IndexingService, WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
@@ -174,3 +175,69 @@ async def test_provider_none_without_the_module_is_a_clear_error(test_server: We
     settings = dataclasses.replace(_settings(test_server.url), embeddings=EmbeddingSettings(provider="none"))
     with pytest.raises(StoreError, match='no module with name "text2vec-transformers" present'):
         await ChunkStore.open(settings, Metrics())
+
+
+async def test_consistency_level_is_sent_with_batches_and_deletes(test_server: WeaviateTestServer, tmp_path: Path) -> None:
+    settings = _settings(test_server.url)
+    settings = dataclasses.replace(settings, weaviate=dataclasses.replace(settings.weaviate, consistency_level="QUORUM"))
+    store = await ChunkStore.open(settings, Metrics())
+    service = IndexingService(settings, store, HashEmbedder(), lambda e: None)
+    write(tmp_path, {"a.py": "a\n"})
+    await service.index_workspace(WorkspaceRoot.at(tmp_path))
+    write(tmp_path, {"a.py": "b\n"})
+    await service.index_file(WorkspaceRoot.at(tmp_path), "a.py")
+    store.close()
+    for method in ("POST", "DELETE"):
+        requests_made = test_server.requests_to(method, "/v1/batch/objects")
+        assert requests_made and all("consistency_level=QUORUM" in r.query for r in requests_made), method
+
+
+async def test_two_editors_on_one_class_keep_their_own_copies(weaviate_url: str, class_name: str, client: weaviate.Client, tmp_path: Path) -> None:
+    settings = _settings(weaviate_url, class_name)
+    store = await ChunkStore.open(settings, Metrics())
+    service = IndexingService(settings, store, HashEmbedder(), lambda e: None)
+    alice, bob = WorkspaceRoot.at(tmp_path / "alice"), WorkspaceRoot.at(tmp_path / "bob")
+    write(alice.path, {"a.py": "alice's version\n"})
+    write(bob.path, {"a.py": "bob's version\n"})
+    await service.index_workspace(alice)
+    await service.index_workspace(bob)
+    (alice.path / "a.py").unlink()
+    await service.index_workspace(alice)
+    store.close()
+    assert queries.indexed_files(client, class_name, alice.workspace_id) == {}
+    assert set(queries.indexed_files(client, class_name, bob.workspace_id)) == {"a.py"}
+
+
+async def test_a_shared_workspace_id_makes_one_index_where_the_last_save_wins(
+    weaviate_url: str, class_name: str, client: weaviate.Client, tmp_path: Path
+) -> None:
+    settings = _settings(weaviate_url, class_name)
+    store = await ChunkStore.open(settings, Metrics())
+    service = IndexingService(settings, store, HashEmbedder(), lambda e: None)
+    alice = WorkspaceRoot.at(tmp_path / "alice", "team-repo")
+    bob = WorkspaceRoot.at(tmp_path / "bob", "team-repo")
+    write(alice.path, {"a.py": "alice's version\n"})
+    write(bob.path, {"a.py": "bob's version\n"})
+    await service.index_workspace(alice)
+    await service.index_file(bob, "a.py")
+    store.close()
+    hits = queries.indexed_files(client, class_name, "team-repo")
+    assert set(hits) == {"a.py"} and len(hits["a.py"]) == 1
+
+
+async def test_a_class_with_vectors_of_another_size_is_reported_with_what_to_do(
+    weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    small = dataclasses.replace(_settings(weaviate_url, class_name), embeddings=EmbeddingSettings(dimensions=16))
+    store = await ChunkStore.open(small, Metrics())
+    write(tmp_path, {"a.py": "a\n"})
+    await IndexingService(small, store, HashEmbedder(16), lambda e: None).index_workspace(WorkspaceRoot.at(tmp_path))
+    store.close()
+    notices: list[Notice] = []
+    controller = Controller([tmp_path], _settings(weaviate_url, class_name), lambda e: None, notices.append)
+    assert not await controller.connect()
+    assert controller.state == State.SETTINGS_ERROR
+    [notice] = notices
+    assert f"'{class_name}' holds vectors of 16 dimensions" in notice.message
+    assert "embeddings.dimensions: 16" in notice.message
+    await controller.close()
