@@ -205,8 +205,8 @@ def bench_save(iterations: int = 40) -> None:
           f"p95 **{p95 * 1000:.0f} ms** (read, chunk, embed, insert the new chunks, delete the old ones).\n")
 
 
-def _peak_rss_of_index(url: str, path: Path) -> tuple[float, float]:
-    """Peak RSS (MiB) and wall seconds of `acolyte-lsp index` in a fresh process."""
+def _peak_rss_of_index(url: str, path: Path) -> tuple[float, float, int]:
+    """Peak RSS (MiB), wall seconds and chunks stored of `acolyte-lsp index` in a fresh process."""
     script = (
         "import resource, sys, time, runpy;"
         "t=time.perf_counter();"
@@ -218,7 +218,8 @@ def _peak_rss_of_index(url: str, path: Path) -> tuple[float, float]:
     done = subprocess.run([sys.executable, "-c", script, str(path), url], capture_output=True, text=True, cwd=ROOT)
     line = next(l for l in done.stderr.splitlines() if l.startswith("RESULT"))
     _, rss_kib, seconds = line.split()
-    return int(rss_kib) / 1024, float(seconds)
+    chunks = next(int(l.split()[1]) for l in done.stdout.splitlines() if l.startswith("chunks:"))
+    return int(rss_kib) / 1024, float(seconds), chunks
 
 
 def bench_memory() -> None:
@@ -231,9 +232,8 @@ def bench_memory() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 root = Path(tmp) / "tree"
                 _generate(root, files)
-                rss, seconds = _peak_rss_of_index(url, root)
-                chunks = files  # one module-sized chunk per small generated file
-                print(f"| {files:,} | ~{chunks:,} | {rss:.0f} MiB | {seconds:.0f} s |", flush=True)
+                rss, seconds, chunks = _peak_rss_of_index(url, root)
+                print(f"| {files:,} | {chunks:,} | {rss:.0f} MiB | {seconds:.0f} s |", flush=True)
                 shutil.rmtree(root)
         finally:
             _stop(proc)
