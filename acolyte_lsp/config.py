@@ -40,6 +40,8 @@ class WeaviateSettings:
     dynamic_batching: bool = True
     timeout_retries: int = field(default=3, metadata={"min": 0})
     connection_error_retries: int = field(default=3, metadata={"min": 0})
+    object_retries: int = field(default=3, metadata={"min": 0})  # transient failures, after the client's own
+    retry_backoff_s: float = field(default=0.5, metadata={"min": 0.0})
     connect_timeout_s: float = field(default=5.0, metadata={"min": 0.1})
     read_timeout_s: float = field(default=60.0, metadata={"min": 0.1})
     consistency_level: str | None = field(default=None, metadata={"choices": ("ONE", "QUORUM", "ALL")})

@@ -59,7 +59,15 @@ def classify_settings_change(old: Settings, new: Settings) -> str:
     """The least disruptive way to apply `new` over `old`."""
     if old == new:
         return SettingsChange.NONE
-    live_weaviate = {"num_workers", "dynamic_batching", "timeout_retries", "connection_error_retries", "consistency_level"}
+    live_weaviate = {
+        "num_workers",
+        "dynamic_batching",
+        "timeout_retries",
+        "connection_error_retries",
+        "consistency_level",
+        "object_retries",
+        "retry_backoff_s",
+    }
     if (
         old.embeddings != new.embeddings
         or old.indexing.workspace_id != new.indexing.workspace_id

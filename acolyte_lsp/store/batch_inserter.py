@@ -14,7 +14,9 @@ inserted one by one and whatever still fails is reported.
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
+import time
 import uuid as uuid_lib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +35,23 @@ METRIC_SUCCESSFUL = "weaviate.batch.successful"
 METRIC_FAILED = "weaviate.batch.failed"
 METRIC_LAST_SIZE = "weaviate.batch.last_size"
 METRIC_TOTAL_FAILURES = "weaviate.batch.total_failures"
+METRIC_RETRIES = "weaviate.batch.retries"
+
+# Per-object messages that mean "try again later", not "this object is wrong".
+_TRANSIENT_MARKERS = (
+    "context deadline exceeded",
+    "deadline exceeded",
+    "timeout",
+    "timed out",
+    "temporarily unavailable",
+    "unavailable",
+    "connection refused",
+    "connection reset",
+    "too many requests",
+    "try again",
+    "eof",
+)
+_RNG = random.Random()
 
 
 class ErrorType:
@@ -86,6 +105,13 @@ class _Outcome:
                 else:
                     self.errors.pop(index, None)
 
+    def forget(self, indices: Sequence[int]) -> None:
+        """Make these objects pending again (they are being retried)."""
+        with self.lock:
+            for index in indices:
+                self.confirmed.discard(index)
+                self.errors.pop(index, None)
+
     def fail(self, index: int, message: str, error_type: str) -> None:
         with self.lock:
             self.confirmed.add(index)
@@ -102,6 +128,9 @@ class BatchConfig:
     timeout_retries: int = 3
     connection_error_retries: int = 3
     consistency_level: str | None = None
+    max_retries: int = 3  # our retries of transient failures, after the client's own
+    retry_backoff_s: float = 0.5
+    retry_backoff_max_s: float = 8.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -121,11 +150,20 @@ class WeaviateBatchInserter:
         timeout_retries: int = 3,
         connection_error_retries: int = 3,
         consistency_level: str | None = None,
+        max_retries: int = 3,
+        retry_backoff_s: float = 0.5,
         metrics: Metrics | None = None,
     ) -> None:
         self._client = client
         self.config = BatchConfig(
-            batch_size, num_workers, dynamic, timeout_retries, connection_error_retries, consistency_level
+            batch_size,
+            num_workers,
+            dynamic,
+            timeout_retries,
+            connection_error_retries,
+            consistency_level,
+            max_retries,
+            retry_backoff_s,
         )
         self.metrics = metrics or Metrics()
         self._lock = threading.Lock()
@@ -198,7 +236,57 @@ class WeaviateBatchInserter:
         class_name: str,
         ids: list[str],
     ) -> bool:
-        """Send through the client's batch, then one by one what it did not confirm. True if no fallback."""
+        """Send through the client's batch, retry what failed for transient reasons, then insert
+        one by one what Weaviate never confirmed. True if the batch never failed whole.
+
+        The v3 client retries a whole batch on timeouts and connection errors
+        (linearly, no jitter) and can resend objects with Weaviate errors
+        (`WeaviateErrorRetryConf`, but immediately, with no backoff). Transient
+        per-object errors ("context deadline exceeded", an unavailable module)
+        usually need the server to breathe first, so after the client gives up
+        we retry only the transient failures, with exponential backoff and
+        jitter, a bounded number of times. Validation errors are never retried.
+        """
+        pending = list(range(len(data_objects)))
+        never_failed_whole = True
+        batch_error: tuple[str, str] | None = None
+        for attempt in range(config.max_retries + 1):
+            batch_error = self._send_batch(config, outcome, pending, data_objects, vectors, class_name, ids)
+            never_failed_whole = never_failed_whole and batch_error is None
+            # The client already retried connection errors and timeouts of the
+            # whole batch; an HTTP answer (5xx, 429) it does not retry.
+            answered_busy = batch_error is not None and _is_busy_answer(*batch_error)
+            retry = [
+                i
+                for i in pending
+                if (i in outcome.errors and is_transient(*outcome.errors[i]))
+                or (i not in outcome.confirmed and answered_busy)
+            ]
+            if not retry or attempt == config.max_retries:
+                break
+            self.metrics.increment(METRIC_RETRIES, len(retry))
+            time.sleep(backoff_delay(attempt, config.retry_backoff_s, config.retry_backoff_max_s))
+            outcome.forget(retry)
+            pending = retry
+        # Objects Weaviate never answered for: the batch failed before sending
+        # them, or a timeout retry found them stored without a reply. Inserting
+        # them one by one is idempotent (same ids) and loses nothing.
+        for i in range(len(data_objects)):
+            if i not in outcome.confirmed:
+                self._insert_one(config, outcome, i, data_objects, vectors, class_name, ids, batch_error)
+        return never_failed_whole
+
+    def _send_batch(
+        self,
+        config: BatchConfig,
+        outcome: _Outcome,
+        indices: list[int],
+        data_objects: list[dict[str, Any]],
+        vectors: Sequence[Sequence[float]] | None,
+        class_name: str,
+        ids: list[str],
+    ) -> tuple[str, str] | None:
+        """One pass of the client's batch over `indices`; the whole-batch failure, if any."""
         batch = self._client.batch
         batch.configure(
             batch_size=config.batch_size,
@@ -211,10 +299,10 @@ class WeaviateBatchInserter:
         )
         try:
             with batch:
-                for i, properties in enumerate(data_objects):
+                for i in indices:
                     try:
                         batch.add_data_object(
-                            properties,
+                            data_objects[i],
                             class_name,
                             uuid=ids[i],
                             vector=vectors[i] if vectors is not None else None,
@@ -223,16 +311,8 @@ class WeaviateBatchInserter:
                         outcome.fail(i, str(err), ErrorType.INVALID_OBJECT)
         except (requests.exceptions.RequestException, WeaviateBaseError) as err:
             reset_after_failure(batch)
-            batch_error: tuple[str, str] | None = _describe_failure(err)
-        else:
-            batch_error = None
-        # Objects Weaviate never answered for: the batch failed before sending
-        # them, or a timeout retry found them stored without a reply. Inserting
-        # them one by one is idempotent (same ids) and loses nothing.
-        for i in range(len(data_objects)):
-            if i not in outcome.confirmed:
-                self._insert_one(config, outcome, i, data_objects, vectors, class_name, ids, batch_error)
-        return batch_error is None
+            return _describe_failure(err)
+        return None
 
     def _insert_one(
         self,
@@ -303,3 +383,25 @@ def _describe_failure(err: BaseException) -> tuple[str, str]:
         error_type = ErrorType.SERVER_ERROR if err.status_code >= 500 else ErrorType.REJECTED
         return (_weaviate_message(err), error_type)
     return (str(err), ErrorType.SERVER_ERROR)
+
+
+def is_transient(message: str, error_type: str) -> bool:
+    """Whether a failure may succeed if tried again later (never true for validation errors)."""
+    if error_type in (ErrorType.TIMEOUT, ErrorType.CONNECTION, ErrorType.SERVER_ERROR):
+        return True
+    if error_type == ErrorType.INVALID_OBJECT:
+        return False
+    lowered = message.lower()
+    if "(http 429)" in lowered:
+        return True
+    return any(marker in lowered for marker in _TRANSIENT_MARKERS)
+
+
+def _is_busy_answer(message: str, error_type: str) -> bool:
+    return error_type == ErrorType.SERVER_ERROR or "(http 429)" in message.lower()
+
+
+def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random = _RNG) -> float:
+    """Seconds before retry `attempt` (0-based): exponential, capped, with "equal jitter" in [d/2, d]."""
+    delay = min(cap_s, base_s * (2**attempt))
+    return delay / 2 + rng.uniform(0, delay / 2)

@@ -125,6 +125,8 @@ def batch_config(settings: Settings) -> BatchConfig:
         timeout_retries=settings.weaviate.timeout_retries,
         connection_error_retries=settings.weaviate.connection_error_retries,
         consistency_level=settings.weaviate.consistency_level,
+        max_retries=settings.weaviate.object_retries,
+        retry_backoff_s=settings.weaviate.retry_backoff_s,
     )
 
 

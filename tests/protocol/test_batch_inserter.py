@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 
 import pytest
 import weaviate
 
 from acolyte_lsp.config import WeaviateSettings
-from acolyte_lsp.store.batch_inserter import ErrorType, WeaviateBatchInserter
+from acolyte_lsp.store.batch_inserter import ErrorType, WeaviateBatchInserter, backoff_delay, is_transient
 from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.schema import ensure_schema
 from tests.weaviate_server import WeaviateTestServer
@@ -233,3 +234,84 @@ async def test_mismatched_lengths_are_refused_before_sending(client: weaviate.Cl
     objects, vectors, uuids = chunk_objects(3)
     with pytest.raises(ValueError, match="3 objects but 2 vectors"):
         await _inserter(client).batch_insert(objects, vectors[:2], CLASS, uuids)
+
+
+def _flaky(message: str, failures: int, seen: dict[str, int]):  # type: ignore[no-untyped-def]
+    """A rejecter failing each object whose content ends with '!' `failures` times, counting attempts."""
+
+    def reject(obj: dict[str, object]) -> str | None:
+        content = str((obj.get("properties") or {}).get("content", ""))  # type: ignore[union-attr]
+        if not content.endswith("!"):
+            return None
+        seen[content] = seen.get(content, 0) + 1
+        return message if seen[content] <= failures else None
+
+    return reject
+
+
+async def test_transient_object_errors_succeed_on_retry(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
+    seen: dict[str, int] = {}
+    test_server.faults.reject_objects(_flaky("context deadline exceeded", 2, seen))
+    objects, vectors, uuids = chunk_objects(10)
+    objects[4]["content"] += "!"
+    inserter = _inserter(fault_client, retry_backoff_s=0.01)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert (result.successful, result.failed) == (10, 0)
+    assert seen == {objects[4]["content"]: 3}
+    assert inserter.metrics.get("weaviate.batch.retries") == 2
+    assert test_server.requests_to("POST", "/v1/objects") == [], "retried as a batch, not one by one"
+
+
+async def test_validation_errors_are_never_retried(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
+    seen: dict[str, int] = {}
+    test_server.faults.reject_objects(_flaky("invalid text property 'content' on class 'CodeChunk': nope", 99, seen))
+    objects, vectors, uuids = chunk_objects(3)
+    objects[1]["content"] += "!"
+    inserter = _inserter(fault_client, retry_backoff_s=0.01)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert [e["index"] for e in result.errors] == [1]
+    assert seen == {objects[1]["content"]: 1}
+    assert inserter.metrics.get("weaviate.batch.retries") == 0
+
+
+async def test_transient_errors_that_persist_are_reported_once_after_the_last_retry(
+    test_server: WeaviateTestServer, fault_client: weaviate.Client
+) -> None:
+    seen: dict[str, int] = {}
+    test_server.faults.reject_objects(_flaky("context deadline exceeded", 99, seen))
+    objects, vectors, uuids = chunk_objects(2)
+    objects[0]["content"] += "!"
+    result = await _inserter(fault_client, max_retries=2, retry_backoff_s=0.01).batch_insert(objects, vectors, CLASS, uuids)
+    [error] = result.errors
+    assert error["index"] == 0 and "deadline exceeded" in error["error"]
+    assert seen[objects[0]["content"]] == 3, "the first try and 2 retries"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_busy_answer_to_the_whole_batch_is_retried_as_a_batch(
+    test_server: WeaviateTestServer, fault_client: weaviate.Client, status: int
+) -> None:
+    test_server.faults.fail_requests(2, status=status, message="slow down")
+    objects, vectors, uuids = chunk_objects(10)
+    inserter = _inserter(fault_client, retry_backoff_s=0.01)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert (result.successful, result.failed) == (10, 0)
+    assert test_server.requests_to("POST", "/v1/objects") == []
+    assert inserter.metrics.get("weaviate.batch.retries") == 20
+
+
+def test_backoff_grows_exponentially_within_bounds_with_jitter() -> None:
+    rng = random.Random(1)
+    for attempt, ceiling in enumerate([0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]):
+        delays = [backoff_delay(attempt, 0.5, 8.0, rng) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert max(delays) - min(delays) > ceiling / 10, "no jitter"
+
+
+def test_transient_and_permanent_errors_are_told_apart() -> None:
+    assert is_transient("context deadline exceeded", ErrorType.REJECTED)
+    assert is_transient("connection to Weaviate failed", ErrorType.CONNECTION)
+    assert is_transient("slow down (HTTP 429)", ErrorType.REJECTED)
+    assert not is_transient("invalid integer property 'n' on class 'C': requires an integer", ErrorType.REJECTED)
+    assert not is_transient("new node has a vector with length 3. Existing nodes have vectors with length 2", ErrorType.REJECTED)
+    assert not is_transient("timeout in the uuid", ErrorType.INVALID_OBJECT)
