@@ -42,6 +42,10 @@ class WeaviateSettings:
     connection_error_retries: int = field(default=3, metadata={"min": 0})
     object_retries: int = field(default=3, metadata={"min": 0})  # transient failures, after the client's own
     retry_backoff_s: float = field(default=0.5, metadata={"min": 0.0})
+    parallel_clients: int = field(default=1, metadata={"min": 1})  # batches in flight, one client each
+    min_batch_size: int = field(default=10, metadata={"min": 1})  # dynamic_batching: the tuner's bounds …
+    max_batch_size: int = field(default=1000, metadata={"min": 1})
+    target_batch_seconds: float = field(default=1.0, metadata={"min": 0.01})  # … and its target request time
     connect_timeout_s: float = field(default=5.0, metadata={"min": 0.1})
     read_timeout_s: float = field(default=60.0, metadata={"min": 0.1})
     consistency_level: str | None = field(default=None, metadata={"choices": ("ONE", "QUORUM", "ALL")})

@@ -14,11 +14,12 @@ inserted one by one and whatever still fails is reported.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import threading
 import time
 import uuid as uuid_lib
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ METRIC_FAILED = "weaviate.batch.failed"
 METRIC_LAST_SIZE = "weaviate.batch.last_size"
 METRIC_TOTAL_FAILURES = "weaviate.batch.total_failures"
 METRIC_RETRIES = "weaviate.batch.retries"
+METRIC_BATCH_SIZE = "weaviate.batch.size"
+METRIC_OBJECTS_PER_SECOND = "weaviate.batch.objects_per_second"
 
 # Per-object messages that mean "try again later", not "this object is wrong".
 _TRANSIENT_MARKERS = (
@@ -131,18 +134,67 @@ class BatchConfig:
     max_retries: int = 3  # our retries of transient failures, after the client's own
     retry_backoff_s: float = 0.5
     retry_backoff_max_s: float = 8.0
+    min_batch_size: int = 10  # bounds and target of the batch-size tuner (dynamic)
+    max_batch_size: int = 1000
+    target_batch_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
 
 
+@dataclass
+class BatchSizeTuner:
+    """Adapts the batch size to what Weaviate handles: grow while requests stay under a target
+    time, shrink in proportion when they take longer, halve on timeouts and busy answers."""
+
+    size: int
+    min_size: int = 10
+    max_size: int = 1000
+    target_s: float = 1.0
+    trace: list[tuple[int, float, bool, int]] = field(default_factory=list)  # sent, seconds, busy, next size
+
+    def bound(self, min_size: int, max_size: int, target_s: float) -> None:
+        self.min_size, self.max_size, self.target_s = min_size, max(min_size, max_size), target_s
+        self.size = max(self.min_size, min(self.max_size, self.size))
+
+    def observe(self, sent: int, seconds: float, busy: bool) -> int:
+        if busy:
+            size = self.size // 2
+        elif seconds > self.target_s:
+            size = int(self.size * self.target_s / seconds)
+        elif sent >= self.size:  # only a full batch says how big a batch can be
+            size = int(self.size * 1.5) + 1
+        else:
+            size = self.size
+        self.size = max(self.min_size, min(self.max_size, size))
+        self.trace.append((sent, seconds, busy, self.size))
+        return self.size
+
+
+@dataclass
+class _Lane:
+    """One client and the lock that keeps its (not thread-safe) batch to one thread."""
+
+    client: weaviate.Client
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+StreamItem = tuple[dict[str, Any], Sequence[float] | None, str | None]
+
+
 class WeaviateBatchInserter:
-    """Inserts objects in batches with one client, one lock and one executor thread pool."""
+    """Inserts objects in batches through one or more clients ("lanes"), each with its own lock.
+
+    With one client every batch is serialised by its lock. With several
+    (`weaviate.parallel_clients`), up to that many batches are in flight at
+    once, never two on one client; ids are deterministic, so the order in
+    which batches complete does not matter.
+    """
 
     def __init__(
         self,
-        client: weaviate.Client,
+        client: weaviate.Client | Sequence[weaviate.Client],
         *,
         batch_size: int = 100,
         num_workers: int = 1,
@@ -154,7 +206,10 @@ class WeaviateBatchInserter:
         retry_backoff_s: float = 0.5,
         metrics: Metrics | None = None,
     ) -> None:
-        self._client = client
+        clients = [client] if isinstance(client, weaviate.Client) else list(client)
+        if not clients:
+            raise ValueError("the inserter needs at least one client")
+        self._lanes = [_Lane(c) for c in clients]
         self.config = BatchConfig(
             batch_size,
             num_workers,
@@ -165,70 +220,153 @@ class WeaviateBatchInserter:
             max_retries,
             retry_backoff_s,
         )
+        self.tuner = BatchSizeTuner(batch_size)
+        self.tuner.bound(self.config.min_batch_size, self.config.max_batch_size, self.config.target_batch_s)
         self.metrics = metrics or Metrics()
-        self._lock = threading.Lock()
         # A private pool keeps slow batches from starving the loop's default
-        # executor; it has several threads, so the lock is what serialises them.
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="weaviate-batch")
+        # executor; it has more threads than lanes, so the locks are what serialise.
+        self._executor = ThreadPoolExecutor(max_workers=len(self._lanes) + 3, thread_name_prefix="weaviate-batch")
 
     @property
     def batch_size(self) -> int:
         return self.config.batch_size
 
+    @property
+    def clients(self) -> list[weaviate.Client]:
+        return [lane.client for lane in self._lanes]
+
     def reconfigure(self, config: BatchConfig) -> None:
         """Settings for the next batch; the batch in flight keeps the ones it started with."""
+        if config.batch_size != self.config.batch_size:
+            self.tuner.size = config.batch_size
+        self.tuner.bound(config.min_batch_size, config.max_batch_size, config.target_batch_s)
         self.config = config  # one attribute swap: no lock needed, none taken on the event loop
 
     async def batch_insert(
         self,
-        data_objects: Sequence[dict[str, Any]],
+        data_objects: Sequence[dict[str, Any]] | AsyncIterable[StreamItem],
         vectors: Sequence[Sequence[float]] | None,
         class_name: str,
         uuids: Sequence[str] | None = None,
     ) -> BatchResult:
-        """Insert `data_objects` (with their `vectors` and `uuids`, when given) into `class_name`."""
-        if vectors is not None and len(vectors) != len(data_objects):
-            raise ValueError(f"got {len(data_objects)} objects but {len(vectors)} vectors")
-        if uuids is not None and len(uuids) != len(data_objects):
-            raise ValueError(f"got {len(data_objects)} objects but {len(uuids)} uuids")
-        if not data_objects:
-            return BatchResult(0, 0)
-        ids = [str(u) for u in uuids] if uuids is not None else [str(uuid_lib.uuid4()) for _ in data_objects]
+        """Insert objects into `class_name`: lists (with their `vectors` and `uuids`, when given), or an
+        async iterable of `(properties, vector, uuid)` consumed as batches are sent (back-pressure:
+        the next batch is pulled only when a lane is free). Error indices count from the first object.
+        """
+        if isinstance(data_objects, AsyncIterable):
+            if vectors is not None or uuids is not None:
+                raise ValueError("a stream carries its vectors and uuids in its items")
+            chunks = self._stream_chunks(data_objects)
+        else:
+            if vectors is not None and len(vectors) != len(data_objects):
+                raise ValueError(f"got {len(data_objects)} objects but {len(vectors)} vectors")
+            if uuids is not None and len(uuids) != len(data_objects):
+                raise ValueError(f"got {len(data_objects)} objects but {len(uuids)} uuids")
+            chunks = self._list_chunks(list(data_objects), vectors, uuids)
+        free: asyncio.Queue[_Lane] = asyncio.Queue()
+        for lane in self._lanes:
+            free.put_nowait(lane)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, self._insert_locked, list(data_objects), vectors, class_name, ids
-        )
+        started = time.perf_counter()
+
+        async def send(lane: _Lane, offset: int, objs: list[dict[str, Any]], vecs: list[Any] | None, ids: list[str]) -> tuple[int, BatchResult]:
+            try:
+                result = await loop.run_in_executor(self._executor, self._insert_locked, lane, objs, vecs, class_name, ids)
+                return offset, result
+            finally:
+                free.put_nowait(lane)
+
+        tasks: list[asyncio.Task[tuple[int, BatchResult]]] = []
+        try:
+            async for offset, objs, vecs, ids in chunks:
+                lane = await free.get()
+                tasks.append(asyncio.create_task(send(lane, offset, objs, vecs, ids)))
+            done = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
+        total = sum(r.successful + r.failed for _, r in done)
+        if total:
+            self.metrics.set_gauge(METRIC_OBJECTS_PER_SECOND, round(total / max(time.perf_counter() - started, 1e-9), 1))
+        return _merge(done)
+
+    def _chunk_size(self, remaining: int | None) -> int:
+        if self.config.dynamic:
+            return self.tuner.size
+        if remaining is not None and len(self._lanes) == 1:
+            return max(remaining, 1)  # one lane: the client splits by batch_size itself
+        return self.config.batch_size * max(self.config.num_workers, 1)
+
+    async def _list_chunks(
+        self, objects: list[dict[str, Any]], vectors: Sequence[Sequence[float]] | None, uuids: Sequence[str] | None
+    ) -> AsyncIterator[tuple[int, list[dict[str, Any]], list[Any] | None, list[str]]]:
+        ids = [str(u) for u in uuids] if uuids is not None else [str(uuid_lib.uuid4()) for _ in objects]
+        offset = 0
+        while offset < len(objects):
+            size = self._chunk_size(len(objects) - offset)
+            end = offset + size
+            yield offset, objects[offset:end], None if vectors is None else list(vectors[offset:end]), ids[offset:end]
+            offset = end
+
+    async def _stream_chunks(
+        self, items: AsyncIterable[StreamItem]
+    ) -> AsyncIterator[tuple[int, list[dict[str, Any]], list[Any] | None, list[str]]]:
+        offset = 0
+        objs: list[dict[str, Any]] = []
+        vecs: list[Any] = []
+        ids: list[str] = []
+        async for properties, vector, uuid in items:
+            objs.append(properties)
+            vecs.append(vector)
+            ids.append(str(uuid) if uuid is not None else str(uuid_lib.uuid4()))
+            if len(objs) >= self._chunk_size(None):
+                yield offset, objs, _vectors_or_none(vecs), ids
+                offset += len(objs)
+                objs, vecs, ids = [], [], []
+        if objs:
+            yield offset, objs, _vectors_or_none(vecs), ids
 
     def close(self) -> None:
-        """Wait for the batch in flight and stop the executor."""
+        """Wait for the batches in flight and stop the executor."""
         self._executor.shutdown(wait=True)
 
     def _insert_locked(
         self,
+        lane: _Lane,
         data_objects: list[dict[str, Any]],
         vectors: Sequence[Sequence[float]] | None,
         class_name: str,
         ids: list[str],
     ) -> BatchResult:
-        with self._lock, self.metrics.timer(BATCH_TIMER):
+        with lane.lock, self.metrics.timer(BATCH_TIMER):
             config = self.config
+            if config.dynamic:
+                # The tuner decides the size; the client sends each chunk as one request.
+                config = dataclasses.replace(config, batch_size=max(len(data_objects), 2), dynamic=False)
+            started = time.perf_counter()
             outcome = _Outcome(len(data_objects), {u: i for i, u in enumerate(ids)})
             fell_back = False
             if config.batch_size == 1:
                 for i in range(len(data_objects)):
-                    self._insert_one(config, outcome, i, data_objects, vectors, class_name, ids)
+                    self._insert_one(lane.client, config, outcome, i, data_objects, vectors, class_name, ids)
             else:
-                fell_back = not self._insert_batched(config, outcome, data_objects, vectors, class_name, ids)
+                fell_back = not self._insert_batched(lane.client, config, outcome, data_objects, vectors, class_name, ids)
             result = self._result(outcome, data_objects, fell_back)
+            if self.config.dynamic:
+                busy = fell_back or any(_is_busy_answer(e["error"], e["error_type"]) for e in result.errors)
+                self.tuner.observe(len(data_objects), time.perf_counter() - started, busy)
             self.metrics.increment(METRIC_SUCCESSFUL, result.successful)
             self.metrics.increment(METRIC_FAILED, result.failed)
             self.metrics.set_gauge(METRIC_LAST_SIZE, len(data_objects))
+            self.metrics.set_gauge(METRIC_BATCH_SIZE, self.tuner.size if self.config.dynamic else self.config.batch_size)
             if fell_back:
                 self.metrics.increment(METRIC_TOTAL_FAILURES)
             return result
 
     def _insert_batched(
         self,
+        client: weaviate.Client,
         config: BatchConfig,
         outcome: _Outcome,
         data_objects: list[dict[str, Any]],
@@ -251,7 +389,7 @@ class WeaviateBatchInserter:
         never_failed_whole = True
         batch_error: tuple[str, str] | None = None
         for attempt in range(config.max_retries + 1):
-            batch_error = self._send_batch(config, outcome, pending, data_objects, vectors, class_name, ids)
+            batch_error = self._send_batch(client, config, outcome, pending, data_objects, vectors, class_name, ids)
             never_failed_whole = never_failed_whole and batch_error is None
             # The client already retried connection errors and timeouts of the
             # whole batch; an HTTP answer (5xx, 429) it does not retry.
@@ -273,11 +411,12 @@ class WeaviateBatchInserter:
         # them one by one is idempotent (same ids) and loses nothing.
         for i in range(len(data_objects)):
             if i not in outcome.confirmed:
-                self._insert_one(config, outcome, i, data_objects, vectors, class_name, ids, batch_error)
+                self._insert_one(client, config, outcome, i, data_objects, vectors, class_name, ids, batch_error)
         return never_failed_whole
 
     def _send_batch(
         self,
+        client: weaviate.Client,
         config: BatchConfig,
         outcome: _Outcome,
         indices: list[int],
@@ -287,7 +426,7 @@ class WeaviateBatchInserter:
         ids: list[str],
     ) -> tuple[str, str] | None:
         """One pass of the client's batch over `indices`; the whole-batch failure, if any."""
-        batch = self._client.batch
+        batch = client.batch
         batch.configure(
             batch_size=config.batch_size,
             dynamic=config.dynamic,
@@ -316,6 +455,7 @@ class WeaviateBatchInserter:
 
     def _insert_one(
         self,
+        client: weaviate.Client,
         config: BatchConfig,
         outcome: _Outcome,
         i: int,
@@ -327,7 +467,7 @@ class WeaviateBatchInserter:
     ) -> None:
         """Create one object, replacing it when its id already exists."""
         vector = vectors[i] if vectors is not None else None
-        data = self._client.data_object
+        data = client.data_object
         try:
             try:
                 data.create(
@@ -364,6 +504,21 @@ class WeaviateBatchInserter:
             for i, (message, error_type) in sorted(outcome.errors.items())
         )
         return BatchResult(outcome.total - len(errors), len(errors), errors, fell_back)
+
+
+def _vectors_or_none(vectors: list[Any]) -> list[Any] | None:
+    return None if all(v is None for v in vectors) else vectors
+
+
+def _merge(parts: Sequence[tuple[int, BatchResult]]) -> BatchResult:
+    """One result for a call from its chunks' results, error indices made absolute."""
+    errors = tuple(
+        {**error, "index": offset + error["index"]}
+        for offset, result in sorted(parts, key=lambda p: p[0])
+        for error in result.errors
+    )
+    successful = sum(r.successful for _, r in parts)
+    return BatchResult(successful, len(errors), errors, any(r.fell_back for _, r in parts))
 
 
 def _weaviate_message(err: UnexpectedStatusCodeException) -> str:

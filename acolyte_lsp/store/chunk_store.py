@@ -32,31 +32,32 @@ T = TypeVar("T")
 class ChunkStore:
     """Chunks of one or more workspaces in one Weaviate class."""
 
-    def __init__(self, client: weaviate.Client, settings: Settings, metrics: Metrics) -> None:
-        self._client = client
+    def __init__(self, clients: Sequence[weaviate.Client], settings: Settings, metrics: Metrics) -> None:
+        self._client = clients[0]  # queries and deletes; every client is also an insert lane
+        self._clients = list(clients)
         self._url = settings.weaviate.url
         self.class_name = settings.weaviate.class_name
-        self.inserter = WeaviateBatchInserter(client, metrics=metrics)
+        self.inserter = WeaviateBatchInserter(self._clients, metrics=metrics)
         self.inserter.reconfigure(batch_config(settings))
         # Batch deletes read the level from the client's batch object.
-        client.batch.consistency_level = settings.weaviate.consistency_level
+        self._client.batch.consistency_level = settings.weaviate.consistency_level
         self._queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="weaviate-query")
 
     @classmethod
     async def open(cls, settings: Settings, metrics: Metrics) -> "ChunkStore":
         """Connect and make sure the class exists (both off the event loop)."""
 
-        def _open() -> weaviate.Client:
+        def _open() -> list[weaviate.Client]:
             client = connect(settings.weaviate)
             try:
                 vectorizer = settings.embeddings.vectorizer if settings.embeddings.provider == "none" else "none"
                 ensure_schema(client, settings.weaviate.class_name, vectorizer)
             except (requests.exceptions.RequestException, WeaviateBaseError) as err:
                 raise _store_error(settings.weaviate.url, err) from err
-            return client
+            # One client per parallel batch: a v3 client's batch must never be shared by threads.
+            return [client, *(connect(settings.weaviate) for _ in range(settings.weaviate.parallel_clients - 1))]
 
-        client = await asyncio.to_thread(_open)
-        return cls(client, settings, metrics)
+        return cls(await asyncio.to_thread(_open), settings, metrics)
 
     async def insert(
         self, objects: Sequence[dict[str, Any]], vectors: Sequence[Sequence[float]] | None, uuids: Sequence[str]
@@ -104,7 +105,8 @@ class ChunkStore:
         """Finish the batch in flight and release threads and connections."""
         self.inserter.close()
         self._queries.shutdown(wait=True)
-        close_client(self._client)
+        for client in self._clients:
+            close_client(client)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         def call() -> T:
@@ -127,6 +129,9 @@ def batch_config(settings: Settings) -> BatchConfig:
         consistency_level=settings.weaviate.consistency_level,
         max_retries=settings.weaviate.object_retries,
         retry_backoff_s=settings.weaviate.retry_backoff_s,
+        min_batch_size=settings.weaviate.min_batch_size,
+        max_batch_size=settings.weaviate.max_batch_size,
+        target_batch_s=settings.weaviate.target_batch_seconds,
     )
 
 
