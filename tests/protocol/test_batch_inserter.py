@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import threading
 
@@ -10,7 +11,13 @@ import pytest
 import weaviate
 
 from acolyte_lsp.config import WeaviateSettings
-from acolyte_lsp.store.batch_inserter import ErrorType, WeaviateBatchInserter, backoff_delay, is_transient
+from acolyte_lsp.store.batch_inserter import (
+    BatchSizeTuner,
+    ErrorType,
+    WeaviateBatchInserter,
+    backoff_delay,
+    is_transient,
+)
 from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.schema import ensure_schema
 from tests.weaviate_server import WeaviateTestServer
@@ -315,3 +322,106 @@ def test_transient_and_permanent_errors_are_told_apart() -> None:
     assert not is_transient("invalid integer property 'n' on class 'C': requires an integer", ErrorType.REJECTED)
     assert not is_transient("new node has a vector with length 3. Existing nodes have vectors with length 2", ErrorType.REJECTED)
     assert not is_transient("timeout in the uuid", ErrorType.INVALID_OBJECT)
+
+
+def test_tuner_grows_under_the_target_and_shrinks_above_it_within_bounds() -> None:
+    tuner = BatchSizeTuner(100, min_size=10, max_size=400, target_s=1.0)
+    assert tuner.observe(100, 0.2, busy=False) == 151
+    assert tuner.observe(151, 0.3, busy=False) == 227
+    assert tuner.observe(227, 0.3, busy=False) == 341
+    assert tuner.observe(341, 0.3, busy=False) == 400, "capped at max_size"
+    assert tuner.observe(400, 2.0, busy=False) == 200, "twice the target halves it"
+    assert tuner.observe(200, 0.1, busy=True) == 100, "a busy answer halves it"
+    for _ in range(10):
+        tuner.observe(10, 0.1, busy=True)
+    assert tuner.size == 10, "never below min_size"
+    assert tuner.observe(3, 0.01, busy=False) == 10, "a partial batch says nothing about the size"
+
+
+async def test_batch_size_adapts_to_injected_latency(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
+    test_server.faults.latency_s = 0.05
+    inserter = _inserter(fault_client, dynamic=True, batch_size=10)
+    inserter.reconfigure(dataclasses.replace(inserter.config, min_batch_size=5, max_batch_size=200, target_batch_s=0.2))
+    objects, vectors, uuids = chunk_objects(300)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert result.successful == 300
+    sizes = [size for _, _, _, size in inserter.tuner.trace]
+    assert sizes[0] > 10 and max(sizes) > 40, "fast answers should grow the batch"
+    assert inserter.metrics.get("weaviate.batch.size") == inserter.tuner.size
+    test_server.faults.latency_s = 0.6  # now every request is slower than the 0.2 s target
+    grown = inserter.tuner.size
+    more = chunk_objects(60, file_path="b.py")
+    await inserter.batch_insert(more[0], more[1], CLASS, more[2])
+    assert inserter.tuner.size < grown
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_batch_size_shrinks_on_busy_answers(test_server: WeaviateTestServer, fault_client: weaviate.Client, status: int) -> None:
+    inserter = _inserter(fault_client, dynamic=True, batch_size=80, retry_backoff_s=0.01)
+    test_server.faults.fail_requests(1, status=status, message="busy")
+    objects, vectors, uuids = chunk_objects(80)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert result.successful == 80
+    assert inserter.tuner.trace[0][2] is True and inserter.tuner.size == 40
+
+
+async def test_parallel_clients_overlap_without_losing_or_duplicating_objects(test_server: WeaviateTestServer) -> None:
+    test_server.faults.latency_s = 0.1
+    clients = [connect(WeaviateSettings(url=test_server.url)) for _ in range(3)]
+    ensure_schema(clients[0], CLASS)
+    in_flight = 0
+    peak = 0
+    guard = threading.Lock()
+    per_client_threads: dict[int, set[int]] = {}
+
+    def tracked(client: weaviate.Client) -> None:
+        batch_cls_exit = client.batch.flush
+
+        def flush() -> None:
+            nonlocal in_flight, peak
+            with guard:
+                in_flight += 1
+                peak = max(peak, in_flight)
+                per_client_threads.setdefault(id(client), set()).add(threading.get_ident())
+            try:
+                batch_cls_exit()
+            finally:
+                with guard:
+                    in_flight -= 1
+
+        client.batch.flush = flush  # type: ignore[method-assign]
+
+    for client in clients:
+        tracked(client)
+    inserter = WeaviateBatchInserter(clients, batch_size=20, dynamic=False, timeout_retries=0, connection_error_retries=0)
+    objects, vectors, uuids = chunk_objects(200)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert (result.successful, result.failed) == (200, 0)
+    assert peak > 1, "batches on different clients should overlap"
+    assert peak <= 3
+    stored = test_server.state.all_objects(CLASS)
+    assert len(stored) == 200 and len({o.id for o in stored}) == 200
+
+
+async def test_a_stream_is_consumed_batch_by_batch_with_back_pressure(
+    test_server: WeaviateTestServer, fault_client: weaviate.Client
+) -> None:
+    test_server.faults.latency_s = 0.05
+    objects, vectors, uuids = chunk_objects(100)
+    objects[57]["start_line"] = "bad"
+    produced = 0
+    max_ahead = 0
+
+    async def stream():  # type: ignore[no-untyped-def]
+        nonlocal produced, max_ahead
+        for item in zip(objects, vectors, uuids):
+            produced += 1
+            stored = len(test_server.state.all_objects(CLASS))
+            max_ahead = max(max_ahead, produced - stored)
+            yield item
+
+    inserter = _inserter(fault_client, batch_size=10)
+    result = await inserter.batch_insert(stream(), None, CLASS)
+    assert (result.successful, result.failed) == (99, 1)
+    assert result.errors[0]["index"] == 57
+    assert max_ahead <= 2 * 10 + 1, "the stream ran ahead of what Weaviate had taken"
