@@ -76,9 +76,12 @@ def _print_summary(summary: IndexSummary, metrics: Metrics, out: TextIO) -> None
     )
     timer = metrics.timer_stats("indexing_weaviate_batch_insert")
     if timer.count:
+        stored = int(metrics.get("weaviate.batch.successful"))
+        rate = stored / timer.total_s if timer.total_s else 0.0
         out.write(
-            f"weaviate: {int(metrics.get('weaviate.batch.successful'))} objects stored in {timer.count} insert calls "
-            f"({timer.total_s:.2f}s), {int(metrics.get('weaviate.batch.total_failures'))} batch fallbacks\n"
+            f"weaviate: {stored} objects stored in {timer.count} batches ({timer.total_s:.2f}s, {rate:,.0f} objects/s), "
+            f"batch size {int(metrics.get('weaviate.batch.size'))}, {int(metrics.get('weaviate.batch.retries'))} retries, "
+            f"{int(metrics.get('weaviate.batch.total_failures'))} batch fallbacks\n"
         )
     if summary.error:
         out.write(f"stopped: {summary.error}\n")

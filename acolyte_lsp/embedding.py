@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from array import array
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -18,6 +19,16 @@ from .config import EmbeddingSettings
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def wire_precision(vectors: Sequence[Sequence[float]]) -> list[list[float]]:
+    """Vectors rounded to what Weaviate stores: float32, whose value 9 significant digits round-trip.
+
+    Python writes a double with up to 17 digits; Weaviate keeps float32. The
+    shorter numbers cut the JSON of a dense 768-d vector by about a third, on
+    the way out and in Weaviate's echo of each object (see BENCHMARKS.md).
+    """
+    return [[float(f"{x:.9g}") for x in array("f", vector)] for vector in vectors]
 
 
 class EmbedderError(Exception):

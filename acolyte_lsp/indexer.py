@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import Settings
-from .embedding import Embedder
+from .embedding import Embedder, wire_precision
 from .identity import chunk_uuid, workspace_id
 from .metrics import Metrics
 from .store.batch_inserter import BatchResult, ErrorType
@@ -575,6 +575,8 @@ class IndexingService:
         if texts:
             with self.metrics.timer(TIMER_EMBED):
                 vectors = self._embedder.embed(texts)
+                if vectors is not None:
+                    vectors = wire_precision(vectors)
         offset = 0
         for position, source, file_hash, chunks in chunked:
             language = language_of(source.rel_path)

@@ -1,23 +1,28 @@
-"""Insert throughput: one object per request vs. the locked batch inserter, side by side in one run.
+"""Insert throughput, side by side in one run: one object per request, the seed's batches, ours, and the ceiling.
 
-Starts the Weaviate protocol test server in its own process (so it does not
-share our GIL), optionally with a per-request latency standing in for a real
-server's work and network, and inserts 768-d chunk objects through
-`WeaviateBatchInserter` in three configurations:
+The Weaviate protocol test server runs in its own process (so it does not
+share our GIL), with an optional per-request latency standing in for a real
+server's work and network. Objects are full `CodeChunk`s with dense 768-d
+vectors (what a real embedding model produces).
 
-  individual  batch_size 1 (one POST /v1/objects per object, the old path)
-  batch       batch_size 100, fixed size, one worker
-  batch-dyn   batch_size 100, dynamic sizing, two workers (our defaults)
+  (a) individual  one POST /v1/objects per object (`weaviate_batch_size: 1`)
+  (b) seed        one client, fixed batch size 100, the lock, no retries
+  (c) ours        `--ours-clients` clients in parallel, each with its lock, batch size 100,
+                  vectors rounded to float32 precision (what Weaviate stores)
+  ceiling         the same batches, JSON-encoded before the clock starts, posted by a bare
+                  `requests` session one after another
 
-Usage: python benchmarks/bench_insert.py [--sizes 10,100,1000] [--latencies 0,5] [--repeat 3]
-Prints a Markdown table for BENCHMARKS.md (median of --repeat runs).
+Usage: python benchmarks/bench_insert.py [--sizes 10,100,1000,10000] [--latencies 0,5,20] [--repeat 3]
+Prints Markdown for BENCHMARKS.md (median of --repeat runs per cell).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -25,22 +30,21 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from acolyte_lsp.config import WeaviateSettings  # noqa: E402
-from acolyte_lsp.embedding import HashEmbedder  # noqa: E402
 from acolyte_lsp.identity import chunk_uuid  # noqa: E402
+from acolyte_lsp.embedding import wire_precision  # noqa: E402
 from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter  # noqa: E402
 from acolyte_lsp.store.client import connect  # noqa: E402
 from acolyte_lsp.store.schema import ensure_schema  # noqa: E402
 
-CONFIGS = {
-    "individual": dict(batch_size=1, num_workers=1, dynamic=False),
-    "batch": dict(batch_size=100, num_workers=1, dynamic=False),
-    "batch-dyn": dict(batch_size=100, num_workers=2, dynamic=True),
-}
+DIMS = 768
 
 
 def _free_port() -> int:
@@ -67,79 +71,116 @@ def _start_server(latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("test server did not start")
 
 
-def _objects(n: int, run: int):  # type: ignore[no-untyped-def]
-    embedder = HashEmbedder(768)
+def _objects(n: int, run: int) -> tuple[list[dict[str, Any]], list[list[float]], list[str]]:
+    rng = random.Random(run * 1_000_003 + n)
     objects, vectors, uuids = [], [], []
     for i in range(n):
         content = f"def function_{run}_{i}(x):\n    return x * {i}\n"
+        path = f"src/m{i % 50}.py"
         objects.append(
             {
                 "content": content,
-                "file_path": f"src/m{i % 50}.py",
+                "file_path": path,
                 "workspace": "bench",
                 "language": "python",
-                "chunk_type": "WINDOW",
-                "chunk_name": f"function_{i}",
-                "start_line": i,
-                "end_line": i + 1,
-                "file_hash": "h",
+                "chunk_type": "FUNCTION",
+                "chunk_name": f"function_{run}_{i}",
+                "start_line": i + 1,
+                "end_line": i + 2,
+                "file_hash": f"h{run}",
                 "indexed_at": "2026-11-28T00:00:00Z",
             }
         )
-        vectors.append(embedder.embed_one(content))
-        uuids.append(chunk_uuid("bench", f"src/m{i % 50}.py", i, i + 1, content + str(run)))
+        vectors.append([rng.gauss(0.0, 0.036) for _ in range(DIMS)])
+        uuids.append(chunk_uuid("bench", path, i + 1, i + 2, content))
     return objects, vectors, uuids
+
+
+def _time_inserter(inserter: WeaviateBatchInserter, n: int, run: int, round_vectors: bool) -> float:
+    objects, vectors, uuids = _objects(n, run)
+    start = time.perf_counter()
+    if round_vectors:
+        vectors = wire_precision(vectors)
+    result = asyncio.run(inserter.batch_insert(objects, vectors, "CodeChunk", uuids))
+    elapsed = time.perf_counter() - start
+    assert result.failed == 0, result.errors[:1]
+    return elapsed
+
+
+def _time_ceiling(url: str, n: int, run: int) -> float:
+    objects, vectors, uuids = _objects(n, run)
+    bodies = [
+        json.dumps(
+            {
+                "objects": [
+                    {"class": "CodeChunk", "id": u, "properties": o, "vector": v}
+                    for o, v, u in zip(objects[i : i + 100], vectors[i : i + 100], uuids[i : i + 100])
+                ]
+            }
+        ).encode()
+        for i in range(0, n, 100)
+    ]
+    with requests.Session() as session:
+        start = time.perf_counter()
+        for body in bodies:
+            reply = session.post(url + "/v1/batch/objects", data=body, headers={"content-type": "application/json"})
+            reply.raise_for_status()
+            reply.json()
+        return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10,100,1000")
-    parser.add_argument("--latencies", default="0,5")
+    parser.add_argument("--sizes", default="10,100,1000,10000")
+    parser.add_argument("--latencies", default="0,5,20")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ours-clients", type=int, default=2)
     parser.add_argument("--max-individual", type=int, default=1000, help="skip one-per-request above this size")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     latencies = [float(s) for s in args.latencies.split(",")]
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; median of {args.repeat} runs\n")
-    print("| latency/request | objects | individual obj/s | batch obj/s | batch-dyn obj/s | batch ÷ individual | batch-dyn ÷ individual |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; median of {args.repeat} runs; "
+          f"(c) uses {args.ours_clients} clients\n")
+    print("| latency | objects | (a) obj/s | (b) obj/s | (c) obj/s | ceiling obj/s | b/a | c/a | c/b | c/ceiling |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for latency in latencies:
         proc, url = _start_server(latency)
         try:
-            settings = WeaviateSettings(url=url, read_timeout_s=60)
+            settings = WeaviateSettings(url=url, read_timeout_s=120)
             ensure_schema(connect(settings), "CodeChunk")
-            # One client per configuration, as the server has: a v3 client's batch is configured once.
-            clients = {name: connect(settings) for name in CONFIGS}
+            quiet = dict(timeout_retries=0, connection_error_retries=0, max_retries=0)
+            inserters = {
+                "a": WeaviateBatchInserter(connect(settings), batch_size=1, **quiet),
+                "b": WeaviateBatchInserter(connect(settings), batch_size=100, num_workers=1, dynamic=False, **quiet),
+                "c": WeaviateBatchInserter(
+                    [connect(settings) for _ in range(args.ours_clients)], batch_size=100, num_workers=1, dynamic=False
+                ),
+            }
             for n in sizes:
                 rates: dict[str, float | None] = {}
-                for name, config in CONFIGS.items():
-                    if name == "individual" and n > args.max_individual:
+                for name, inserter in inserters.items():
+                    if name == "a" and n > args.max_individual:
                         rates[name] = None
                         continue
-                    samples = []
-                    for run in range(args.repeat):
-                        objects, vectors, uuids = _objects(n, run)
-                        inserter = WeaviateBatchInserter(
-                            clients[name], timeout_retries=0, connection_error_retries=0, **config
-                        )
-                        start = time.perf_counter()
-                        result = asyncio.run(inserter.batch_insert(objects, vectors, "CodeChunk", uuids))
-                        samples.append(time.perf_counter() - start)
-                        inserter.close()
-                        assert result.failed == 0, result.errors[:1]
-                    rates[name] = n / statistics.median(samples)
+                    times = [_time_inserter(inserter, n, run, round_vectors=name == "c") for run in range(args.repeat)]
+                    rates[name] = n / statistics.median(times)
+                rates["ceiling"] = n / statistics.median(_time_ceiling(url, n, run) for run in range(args.repeat))
 
                 def fmt(v: float | None) -> str:
                     return "n/a" if v is None else f"{v:,.0f}"
 
-                def ratio(a: float | None, b: float | None) -> str:
-                    return "n/a" if a is None or b is None else f"{a / b:.1f}x"
+                def ratio(x: str, y: str) -> str:
+                    a, b = rates[x], rates[y]
+                    return "n/a" if a is None or b is None else f"{a / b:.2f}"
 
                 print(
-                    f"| {latency:g} ms | {n:,} | {fmt(rates['individual'])} | {fmt(rates['batch'])} | {fmt(rates['batch-dyn'])} "
-                    f"| {ratio(rates['batch'], rates['individual'])} | {ratio(rates['batch-dyn'], rates['individual'])} |",
+                    f"| {latency:g} ms | {n:,} | {fmt(rates['a'])} | {fmt(rates['b'])} | {fmt(rates['c'])} | "
+                    f"{fmt(rates['ceiling'])} | {ratio('b', 'a')} | {ratio('c', 'a')} | {ratio('c', 'b')} | "
+                    f"{ratio('c', 'ceiling')} |",
                     flush=True,
                 )
+            for inserter in inserters.values():
+                inserter.close()
         finally:
             proc.kill()
             proc.wait()
