@@ -211,6 +211,21 @@ class _RunCounts:
     chunks_failed: int = 0
     done: int = 0
 
+    def summary(self, seconds: float, cancelled: bool, error: str | None) -> IndexSummary:
+        return IndexSummary(
+            files_total=self.total or 0,
+            files_indexed=self.indexed,
+            files_unchanged=self.unchanged,
+            files_failed=self.failed,
+            files_skipped=self.skipped,
+            files_removed=self.removed,
+            chunks=self.chunks,
+            chunks_failed=self.chunks_failed,
+            seconds=seconds,
+            cancelled=cancelled,
+            error=error,
+        )
+
 
 @dataclass
 class _FileLocks:
@@ -300,19 +315,7 @@ class IndexingService:
                     self._emit(FileRemoved(root, rel_path))
         except StoreError as err:
             error = str(err)
-        summary = IndexSummary(
-            files_total=counts.total or 0,
-            files_indexed=counts.indexed,
-            files_unchanged=counts.unchanged,
-            files_failed=counts.failed,
-            files_skipped=counts.skipped,
-            files_removed=counts.removed,
-            chunks=counts.chunks,
-            chunks_failed=counts.chunks_failed,
-            seconds=time.perf_counter() - started,
-            cancelled=cancel.is_set(),
-            error=error,
-        )
+        summary = counts.summary(time.perf_counter() - started, cancel.is_set(), error)
         self._emit(IndexFinished(root, summary))
         return summary
 
@@ -450,19 +453,7 @@ class IndexingService:
                 await self._pipeline(root, lambda: sources, indexed, False, cancel, counts)
         except StoreError as err:
             error = str(err)
-        summary = IndexSummary(
-            files_total=counts.total or 0,
-            files_indexed=counts.indexed,
-            files_unchanged=counts.unchanged,
-            files_failed=counts.failed,
-            files_skipped=counts.skipped,
-            files_removed=counts.removed,
-            chunks=counts.chunks,
-            chunks_failed=counts.chunks_failed,
-            seconds=time.perf_counter() - started,
-            cancelled=cancel.is_set(),
-            error=error,
-        )
+        summary = counts.summary(time.perf_counter() - started, cancel.is_set(), error)
         self._emit(IndexFinished(root, summary))
         return summary
 

@@ -129,6 +129,35 @@ def _time_ceiling(url: str, n: int, run: int) -> float:
         return time.perf_counter() - start
 
 
+def tuner_trace() -> None:
+    """The batch-size tuner on 4,000 objects, target 0.25 s per request, as the server slows down."""
+    print("| server latency per request | batch sizes chosen, in order (objects sent / seconds → next size) |")
+    print("|---|---|")
+    proc, url = _start_server(0)
+    try:
+        settings = WeaviateSettings(url=url, read_timeout_s=120)
+        ensure_schema(connect(settings), "CodeChunk")
+        inserter = WeaviateBatchInserter(connect(settings), batch_size=20, dynamic=True, timeout_retries=0)
+        inserter.tuner.bound(10, 1000, 0.25)
+        for run, latency_ms in enumerate((0, 200)):
+            # The test server reads its latency per request; a fresh process per setting keeps it simple.
+            if latency_ms:
+                proc.kill()
+                proc.wait()
+                proc, url = _start_server(latency_ms)
+                settings = WeaviateSettings(url=url, read_timeout_s=120)
+                ensure_schema(connect(settings), "CodeChunk")
+                inserter = WeaviateBatchInserter(connect(settings), batch_size=inserter.tuner.size, dynamic=True, timeout_retries=0)
+                inserter.tuner.bound(10, 1000, 0.25)
+            objects, vectors, uuids = _objects(2000, run + 10)
+            asyncio.run(inserter.batch_insert(objects, wire_precision(vectors), "CodeChunk", uuids))
+            steps = ", ".join(f"{sent}/{seconds:.2f}s→{size}" for sent, seconds, _, size in inserter.tuner.trace)
+            print(f"| {latency_ms} ms | {steps} |")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10,100,1000,10000")
@@ -136,7 +165,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ours-clients", type=int, default=2)
     parser.add_argument("--max-individual", type=int, default=1000, help="skip one-per-request above this size")
+    parser.add_argument("--tuner-trace", action="store_true", help="only show the batch-size tuner at work")
     args = parser.parse_args()
+    if args.tuner_trace:
+        tuner_trace()
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     latencies = [float(s) for s in args.latencies.split(",")]
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; median of {args.repeat} runs; "

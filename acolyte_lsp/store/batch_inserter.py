@@ -142,6 +142,11 @@ class BatchConfig:
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
 
+    @property
+    def tuned(self) -> bool:
+        """Whether the tuner sizes batches (`batch_size: 1` always means one object per request)."""
+        return self.dynamic and self.batch_size > 1
+
 
 @dataclass
 class BatchSizeTuner:
@@ -292,7 +297,7 @@ class WeaviateBatchInserter:
         return _merge(done)
 
     def _chunk_size(self, remaining: int | None) -> int:
-        if self.config.dynamic:
+        if self.config.tuned:
             return self.tuner.size
         if remaining is not None and len(self._lanes) == 1:
             return max(remaining, 1)  # one lane: the client splits by batch_size itself
@@ -341,7 +346,8 @@ class WeaviateBatchInserter:
     ) -> BatchResult:
         with lane.lock, self.metrics.timer(BATCH_TIMER):
             config = self.config
-            if config.dynamic:
+            tuned = config.tuned
+            if tuned:
                 # The tuner decides the size; the client sends each chunk as one request.
                 config = dataclasses.replace(config, batch_size=max(len(data_objects), 2), dynamic=False)
             started = time.perf_counter()
@@ -353,13 +359,13 @@ class WeaviateBatchInserter:
             else:
                 fell_back = not self._insert_batched(lane.client, config, outcome, data_objects, vectors, class_name, ids)
             result = self._result(outcome, data_objects, fell_back)
-            if self.config.dynamic:
+            if tuned:
                 busy = fell_back or any(_is_busy_answer(e["error"], e["error_type"]) for e in result.errors)
                 self.tuner.observe(len(data_objects), time.perf_counter() - started, busy)
             self.metrics.increment(METRIC_SUCCESSFUL, result.successful)
             self.metrics.increment(METRIC_FAILED, result.failed)
             self.metrics.set_gauge(METRIC_LAST_SIZE, len(data_objects))
-            self.metrics.set_gauge(METRIC_BATCH_SIZE, self.tuner.size if self.config.dynamic else self.config.batch_size)
+            self.metrics.set_gauge(METRIC_BATCH_SIZE, self.tuner.size if tuned else config.batch_size)
             if fell_back:
                 self.metrics.increment(METRIC_TOTAL_FAILURES)
             return result

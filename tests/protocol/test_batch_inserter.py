@@ -425,3 +425,13 @@ async def test_a_stream_is_consumed_batch_by_batch_with_back_pressure(
     assert (result.successful, result.failed) == (99, 1)
     assert result.errors[0]["index"] == 57
     assert max_ahead <= 2 * 10 + 1, "the stream ran ahead of what Weaviate had taken"
+
+
+async def test_batch_size_one_means_individual_inserts_even_with_dynamic_batching(
+    test_server: WeaviateTestServer, fault_client: weaviate.Client
+) -> None:
+    objects, vectors, uuids = chunk_objects(4)
+    result = await _inserter(fault_client, batch_size=1, dynamic=True).batch_insert(objects, vectors, CLASS, uuids)
+    assert result.successful == 4
+    assert test_server.requests_to("POST", "/v1/batch/objects") == []
+    assert len(test_server.requests_to("POST", "/v1/objects")) == 4
