@@ -7,8 +7,8 @@ cd "$here"
 source "$here/scripts/setup-env.sh"
 
 if command -v npm >/dev/null 2>&1; then
-  echo "== vscode-client: install and type-check" >&2
-  (cd vscode-client && npm ci --no-audit --no-fund --loglevel=error && npm test --silent)
+  echo "== vscode-client: install, type-check, lint, unit tests, package" >&2
+  (cd vscode-client && npm ci --no-audit --no-fund --loglevel=error && npm test --silent && npm run package --silent)
 else
   echo "== vscode-client: npm not found, skipping its type-check" >&2
 fi

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .config import Settings, load_settings, redacted
+from .config import Settings, json_schema, load_settings, redacted
 from .embedding import EmbedderError, make_embedder
 from .indexer import (
     FileFailed,
@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--path", type=Path, default=Path("."), help="the indexed folder (default: .)")
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
+    sub.add_parser("schema", help="print the JSON Schema of .acolyte")
     settings = sub.add_parser("settings", help="print the effective settings for a folder (secrets masked)")
     settings.add_argument("path", type=Path, nargs="?", default=Path("."))
     return parser
@@ -186,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if args.command in (None, "serve"):
         return _serve()
+    if args.command == "schema":
+        print(json.dumps(json_schema(), indent=2))
+        return EXIT_OK
     if args.command == "settings":
         print(json.dumps(redacted(_settings_for(args.path, None)), indent=2))
         return EXIT_OK

@@ -354,3 +354,62 @@ def redacted(settings: Settings) -> dict[str, Any]:
             sec[f.name] = list(item) if isinstance(item, tuple) else item
         out[section.name] = sec
     return out
+
+
+_DESCRIPTIONS: dict[str, str] = {
+    "search.weaviate_batch_size": "Objects per batch; 1 sends one object per request.",
+    "weaviate.url": "Weaviate URL (WEAVIATE_URL overrides .acolyte).",
+    "weaviate.api_key": "API key (prefer the WEAVIATE_API_KEY environment variable); never logged.",
+    "weaviate.class_name": "The Weaviate class that holds the chunks.",
+    "weaviate.num_workers": "v3 client batch worker threads (fixed-size batches).",
+    "weaviate.dynamic_batching": "Tune the batch size to Weaviate's answers.",
+    "weaviate.parallel_clients": "Batches in flight at once, each on its own client.",
+    "weaviate.consistency_level": "Replication consistency for writes and deletes.",
+    "weaviate.embedded": "Run Weaviate Embedded (downloads Weaviate once).",
+    "indexing.exclude": "Gitignore-style patterns never indexed, on top of .gitignore and .acolyteignore.",
+    "indexing.include": "When set, only files matching one of these patterns are indexed.",
+    "indexing.max_file_size_kb": "Larger files are skipped.",
+    "indexing.workspace_id": "Share one index between clones: the same id everywhere.",
+    "embeddings.provider": "hash (default, no download), none (Weaviate's module embeds) or sentence-transformers.",
+    "embeddings.model": "sentence-transformers: a local model folder.",
+}
+
+
+def _json_type(tp: Any) -> dict[str, Any]:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        schema = _json_type(inner[0])
+        schema["type"] = [schema["type"], "null"]
+        return schema
+    if origin is tuple:
+        return {"type": "array", "items": {"type": "string"}}
+    return {"type": {bool: "boolean", int: "integer", float: "number", str: "string"}[tp]}
+
+
+def json_schema() -> dict[str, Any]:
+    """A JSON Schema for `.acolyte`, generated from the settings tree (editors validate and complete with it)."""
+    sections: dict[str, Any] = {}
+    for section_name, section_cls in _section_classes().items():
+        hints = _hints(section_cls)
+        properties: dict[str, Any] = {}
+        for f in dataclasses.fields(section_cls):
+            prop = _json_type(hints[f.name])
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            prop["default"] = list(default) if isinstance(default, tuple) else default
+            if "min" in f.metadata:
+                prop["minimum"] = f.metadata["min"]
+            if "choices" in f.metadata:
+                prop["enum"] = [*f.metadata["choices"], *([None] if "null" in prop["type"] else [])]
+            description = _DESCRIPTIONS.get(f"{section_name}.{f.name}")
+            if description:
+                prop["description"] = description
+            properties[f.name] = prop
+        sections[section_name] = {"type": "object", "additionalProperties": False, "properties": properties}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "acolyte-lsp settings (.acolyte)",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": sections,
+    }

@@ -1,53 +1,154 @@
-// Starts acolyte-lsp for the open workspace and forwards the editor's acolyte.* settings
-// as initializationOptions (the same keys as the .acolyte file).
+// Starts acolyte-lsp for the workspace and gives it commands, a status bar item and an output channel.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import * as vscode from "vscode";
-import {
-  LanguageClient,
-  LanguageClientOptions,
-  ServerOptions,
-  TransportKind,
-} from "vscode-languageclient/node";
+import { ExecuteCommandRequest, LanguageClient, LanguageClientOptions, TransportKind } from "vscode-languageclient/node";
+import { INSTALL_HELP, Probes, resolveServerCommand, ServerNotFound } from "./serverCommand";
+import { initializationOptions, Tree } from "./settings";
+import { IndexStatus, statusBarText } from "./status";
 
 let client: LanguageClient | undefined;
+let statusItem: vscode.StatusBarItem;
+let output: vscode.LogOutputChannel;
+let poll: NodeJS.Timeout | undefined;
 
-/** Settings set in the editor, nested like `.acolyte` (unset values are left out). */
-export function initializationOptions(config: vscode.WorkspaceConfiguration): Record<string, unknown> {
-  const options: Record<string, Record<string, unknown>> = {};
-  const pairs: Array<[string, string, string]> = [
-    ["weaviate", "url", "weaviate.url"],
-    ["search", "weaviate_batch_size", "search.weaviate_batch_size"],
-  ];
-  for (const [section, key, setting] of pairs) {
-    const value = config.get(setting);
-    if (value !== null && value !== undefined) {
-      options[section] = { ...(options[section] ?? {}), [key]: value };
+const probes: Probes = {
+  onPath(name) {
+    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+      const candidate = path.join(dir, name);
+      if (dir && existsSync(candidate)) {
+        return candidate;
+      }
     }
+    return undefined;
+  },
+  pythonHasServer(python) {
+    try {
+      execFileSync(python, ["-c", "import acolyte_lsp"], { stdio: "ignore", timeout: 10000 });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+async function serverCommand(command: string, args?: unknown[]): Promise<unknown> {
+  if (!client) {
+    throw new Error("acolyte-lsp is not running");
   }
-  return options;
+  return client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
+}
+
+async function refreshStatus(): Promise<void> {
+  let status: IndexStatus | undefined;
+  try {
+    status = client ? ((await serverCommand("acolyte.indexStatus")) as IndexStatus) : undefined;
+  } catch {
+    status = undefined;
+  }
+  const { text, tooltip } = statusBarText(status);
+  statusItem.text = text;
+  statusItem.tooltip = tooltip;
+}
+
+async function start(context: vscode.ExtensionContext): Promise<void> {
+  const config = vscode.workspace.getConfiguration("acolyte");
+  let resolved;
+  try {
+    resolved = resolveServerCommand(
+      config.get<string[]>("server.command") ?? [],
+      config.get<string>("server.python") ?? "python3",
+      probes,
+    );
+  } catch (err) {
+    if (err instanceof ServerNotFound) {
+      output.appendLine(err.message);
+      const choice = await vscode.window.showErrorMessage(`ACOLYTE: ${err.message}`, "How to install");
+      if (choice) {
+        output.appendLine(INSTALL_HELP);
+        output.show();
+      }
+      return;
+    }
+    throw err;
+  }
+  output.appendLine(`Starting ${resolved.command} ${resolved.args.join(" ")} (${resolved.how})`);
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: "file" }],
+    initializationOptions: initializationOptions(vscode.workspace.getConfiguration().get<Tree>("acolyte") ?? {}),
+    synchronize: { configurationSection: "acolyte" },
+    outputChannel: output,
+  };
+  client = new LanguageClient(
+    "acolyte",
+    "ACOLYTE",
+    { command: resolved.command, args: resolved.args, transport: TransportKind.stdio },
+    clientOptions,
+  );
+  await client.start();
+  poll = setInterval(() => void refreshStatus(), 3000);
+  context.subscriptions.push({ dispose: () => poll && clearInterval(poll) });
+  void refreshStatus();
+}
+
+async function search(): Promise<void> {
+  const query = await vscode.window.showInputBox({ prompt: "Search code by meaning", placeHolder: "where do we retry failed batches" });
+  if (!query) {
+    return;
+  }
+  type Hit = { uri: string; range: { start: { line: number } }; name: string; kind: string; score: number; preview: string };
+  const hits = (await serverCommand("acolyte.search", [{ query, limit: 30 }])) as Hit[];
+  const picked = await vscode.window.showQuickPick(
+    hits.map((hit) => ({
+      label: hit.name,
+      description: `${vscode.workspace.asRelativePath(vscode.Uri.parse(hit.uri))}:${hit.range.start.line + 1} · ${hit.score.toFixed(3)}`,
+      detail: hit.preview.split("\n")[0],
+      hit,
+    })),
+    { matchOnDescription: true, placeHolder: `${hits.length} results for “${query}”` },
+  );
+  if (picked) {
+    const line = picked.hit.range.start.line;
+    await vscode.window.showTextDocument(vscode.Uri.parse(picked.hit.uri), { selection: new vscode.Range(line, 0, line, 0) });
+  }
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const config = vscode.workspace.getConfiguration("acolyte");
-  const [command, ...args] = config.get<string[]>("server.command") ?? ["acolyte-lsp"];
-  const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: "file" }],
-    initializationOptions: initializationOptions(config),
-    outputChannelName: "ACOLYTE",
-  };
-  // The client registers the server's commands (acolyte.reindexWorkspace, …) itself;
-  // package.json only gives them palette titles.
-  client = new LanguageClient("acolyte", "ACOLYTE", serverOptions, clientOptions);
-  try {
-    await client.start();
-  } catch (err) {
-    void vscode.window.showErrorMessage(
-      `ACOLYTE: could not start "${command}": ${String(err)}. Install it with "pip install acolyte-lsp" ` +
-        "or set acolyte.server.command.",
-    );
-  }
+  output = vscode.window.createOutputChannel("ACOLYTE", { log: true });
+  statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+  statusItem.command = "acolyte.client.showStatus";
+  statusItem.show();
+  context.subscriptions.push(
+    output,
+    statusItem,
+    vscode.commands.registerCommand("acolyte.client.reindexWorkspace", async () => {
+      await serverCommand("acolyte.reindexWorkspace", [{ force: false }]);
+      await refreshStatus();
+    }),
+    vscode.commands.registerCommand("acolyte.client.reindexFile", async () => {
+      const uri = vscode.window.activeTextEditor?.document.uri;
+      if (uri) {
+        await serverCommand("acolyte.reindexFile", [uri.toString()]);
+      }
+    }),
+    vscode.commands.registerCommand("acolyte.client.showStatus", async () => {
+      const status = await serverCommand("acolyte.indexStatus");
+      output.appendLine(JSON.stringify(status, null, 2));
+      output.show();
+    }),
+    vscode.commands.registerCommand("acolyte.client.search", search),
+    vscode.commands.registerCommand("acolyte.client.restart", async () => {
+      await client?.restart();
+      await refreshStatus();
+    }),
+  );
+  await start(context);
 }
 
 export async function deactivate(): Promise<void> {
+  if (poll) {
+    clearInterval(poll);
+  }
   await client?.stop();
 }
