@@ -254,3 +254,17 @@ async def eventually_status(lsp: LanguageClient, condition):  # type: ignore[no-
             return status
         await asyncio.sleep(0.05)
     raise AssertionError("status never matched")
+
+
+async def test_a_new_weaviate_url_reconnects_and_indexes_there(
+    lsp: LanguageClient, test_server: WeaviateTestServer, tmp_path: Path
+) -> None:
+    write(tmp_path, {"a.py": "a\n"})
+    await _started(lsp, tmp_path, test_server.url)
+    with WeaviateTestServer() as other:
+        lsp.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"acolyte": options(other.url)})
+        )
+        await eventually(lambda: [o.properties["file_path"] for o in other.state.all_objects("CodeChunk")] == ["a.py"], "the new server to be filled")
+        status = await eventually_status(lsp, lambda s: s["weaviate_url"] == other.url)
+        assert status["state"] in {"idle", "indexing"}
