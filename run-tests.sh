@@ -9,6 +9,10 @@ source "$here/scripts/setup-env.sh"
 if command -v npm >/dev/null 2>&1; then
   echo "== vscode-client: install, type-check, lint, unit tests, package" >&2
   (cd vscode-client && npm ci --no-audit --no-fund --loglevel=error && npm test --silent && npm run package --silent)
+  if ! scripts/vscode-e2e.sh; then
+    echo "WARNING: could not install code-server/Chromium (see .cache/vscode-e2e/install.log);" \
+         "the real-VS-Code test will be skipped" >&2
+  fi
 else
   echo "== vscode-client: npm not found, skipping its type-check" >&2
 fi

@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"acolyte-lsp {__version__}")
     parser.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
+    # Editors' LSP clients (vscode-languageclient among them) add --stdio; stdio is what we speak anyway.
+    parser.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the language server on stdio (the default)")
     index = sub.add_parser("index", help="index a folder into Weaviate and print a summary")

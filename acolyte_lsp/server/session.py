@@ -80,10 +80,22 @@ class AcolyteLanguageServer(LanguageServer):
         return [p.resolve() for p in paths if str(p)]
 
     def set_editor_settings(self, options: Any) -> None:
-        """initializationOptions or the client's `acolyte` configuration section (same keys)."""
+        """initializationOptions or the client's `acolyte` configuration section (same keys).
+
+        Editors report unset settings as null (VS Code does): those keys are left
+        to `.acolyte` and the defaults instead of being read as values.
+        """
         if not isinstance(options, dict):
             options = {}
-        self.editor_settings = {k: v for k, v in options.items() if k not in CLIENT_ONLY_SECTIONS}
+        self.editor_settings = {}
+        for name, section in options.items():
+            if name in CLIENT_ONLY_SECTIONS:
+                continue
+            if isinstance(section, dict):
+                section = {k: v for k, v in section.items() if v is not None}
+                if not section:
+                    continue
+            self.editor_settings[name] = section
 
     def load_settings(self) -> LoadedSettings:
         folders = self.folders()

@@ -268,3 +268,15 @@ async def test_a_new_weaviate_url_reconnects_and_indexes_there(
         await eventually(lambda: [o.properties["file_path"] for o in other.state.all_objects("CodeChunk")] == ["a.py"], "the new server to be filled")
         status = await eventually_status(lsp, lambda s: s["weaviate_url"] == other.url)
         assert status["state"] in {"idle", "indexing"}
+
+
+async def test_unset_editor_settings_sent_as_null_keep_the_defaults(
+    lsp: LanguageClient, test_server: WeaviateTestServer, tmp_path: Path
+) -> None:
+    write(tmp_path, {"a.py": "a\n"})
+    await _started(lsp, tmp_path, test_server.url)
+    pushed = options(test_server.url) | {"search": {"weaviate_batch_size": None}, "embeddings": {"model": None}, "server": {"command": []}}
+    lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"acolyte": pushed}))
+    status = await eventually_status(lsp, lambda s: s["batch_size"] == 100)
+    assert status["state"] == "idle"
+    assert not [m for m in lsp.messages if "acolyte settings" in m.message]

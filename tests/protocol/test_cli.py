@@ -71,3 +71,10 @@ def test_broken_settings_are_warned_about_and_defaults_used(weaviate_url: str, c
     done = _run("index", str(tmp_path), "--url", weaviate_url)
     assert done.returncode == 0
     assert ".acolyte:3: weaviate.num_workers: expected an integer, got string 'many' (using the default)" in done.stderr
+
+
+def test_the_stdio_flag_editors_add_is_accepted() -> None:
+    from acolyte_lsp.__main__ import build_parser
+
+    args = build_parser().parse_args(["--stdio"])
+    assert args.command is None and args.stdio is True

@@ -86,7 +86,14 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     { command: resolved.command, args: resolved.args, transport: TransportKind.stdio },
     clientOptions,
   );
-  await client.start();
+  try {
+    await client.start();
+  } catch (err) {
+    output.error(`acolyte-lsp did not start: ${String(err)}`);
+    void vscode.window.showErrorMessage(`ACOLYTE: acolyte-lsp did not start (${resolved.how}). See the ACOLYTE output.`, "Show output")
+      .then((choice) => choice && output.show());
+    return;
+  }
   poll = setInterval(() => void refreshStatus(), 3000);
   context.subscriptions.push({ dispose: () => poll && clearInterval(poll) });
   void refreshStatus();
