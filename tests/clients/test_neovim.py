@@ -61,12 +61,12 @@ finish()
 """
 
 
-def _run_nvim(tmp_path: Path, url: str, root: Path, driver: str = DRIVER) -> dict[str, object]:
+def _run_nvim(tmp_path: Path, url: str, root: Path, driver: str = DRIVER, binary: Path | None = None) -> dict[str, object]:
     script = tmp_path / "driver.lua"
     script.write_text(driver)
     result = tmp_path / "result.json"
     command = [
-        str(NVIM), "--headless", "--clean", "-n",
+        str(binary or NVIM), "--headless", "--clean", "-n",
         "--cmd", f"set rtp^={PLUGIN}",
         "--cmd", f"let g:acolyte_result = '{result}'",
         "--cmd", f"let g:acolyte_python = '{sys.executable}'",
@@ -102,6 +102,33 @@ def test_neovim_indexes_shows_the_rejection_and_searches(test_server: WeaviateTe
     }
     assert out["searched"] is True
     assert Path(out["quickfix"][0]).name == "billing.py"
+
+
+DEBIAN_NVIM = Path("/usr/bin/nvim")
+
+
+def _is_neovim_0_7(binary: Path) -> bool:
+    if not binary.exists():
+        return False
+    first = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30).stdout.split("\n")[0]
+    return first.startswith("NVIM v0.7")
+
+
+@pytest.mark.skipif(not _is_neovim_0_7(DEBIAN_NVIM), reason="Debian's neovim 0.7 is not installed (run-tests.sh installs it)")
+def test_setup_on_the_real_neovim_0_7_says_what_is_missing(tmp_path: Path) -> None:
+    driver = r"""
+local messages = {}
+vim.notify = function(msg, level) table.insert(messages, msg) end
+local ok = require("acolyte").setup({})
+local f = io.open(vim.g.acolyte_result, "w")
+f:write(vim.fn.json_encode({ setup = ok, messages = messages }))
+f:close()
+vim.cmd("qa!")
+"""
+    out = _run_nvim(tmp_path, "http://127.0.0.1:9", tmp_path, driver, binary=DEBIAN_NVIM)
+    assert out["setup"] is False
+    [message] = out["messages"]
+    assert "needs Neovim 0.8 or newer (vim.lsp.start); this is 0.7.2" in message
 
 
 def test_setup_explains_itself_on_a_neovim_without_vim_lsp_start(tmp_path: Path) -> None:
