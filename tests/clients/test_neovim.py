@@ -24,6 +24,13 @@ local function finish()
   local f = io.open(vim.g.acolyte_result, "w"); f:write(vim.json.encode(out)); f:close()
   vim.cmd("qa!")
 end
+local ended = false
+vim.api.nvim_create_autocmd("LspProgress", {
+  callback = function(ev)
+    local value = ev.data.params.value
+    if value.kind == "end" then ended = true; out.progress_end = value.message end
+  end,
+})
 local ok, err = pcall(function()
   out.version = tostring(vim.version())
   out.setup = require("acolyte").setup({
@@ -39,10 +46,9 @@ local ok, err = pcall(function()
     local reply = client:request_sync("workspace/executeCommand", { command = "acolyte.indexStatus" }, 5000, buf)
     return reply and reply.result
   end
-  out.indexed = vim.wait(30000, function()
-    local s = status()
-    return s ~= nil and s.state == "idle" and (s.roots[1].chunks_in_weaviate or 0) > 0
-  end, 100)
+  out.indexed = vim.wait(30000, function() return ended end, 100)
+  local s = status()
+  out.chunks = s and s.roots[1].chunks_in_weaviate
   -- Make the file one the server rejects, save it, and wait for the diagnostic.
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "x = 1", "y = 2", "POISON = 3" })
   vim.cmd("write")
@@ -92,7 +98,9 @@ def test_neovim_indexes_shows_the_rejection_and_searches(test_server: WeaviateTe
     out = _run_nvim(tmp_path, test_server.url, root)
     assert out["ok"], out.get("err")
     assert out["setup"] is True
-    assert out["indexed"] is True
+    assert out["indexed"] is True, "no LspProgress end"
+    assert "indexed" in out["progress_end"]
+    assert out["chunks"] >= 3
     stored = {o.properties["file_path"] for o in test_server.state.all_objects("CodeChunk")}
     assert {"billing.py", "notes.md"} <= stored
     assert out["diagnosed"] is True

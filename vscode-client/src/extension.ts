@@ -52,15 +52,27 @@ async function refreshStatus(): Promise<void> {
   statusItem.tooltip = tooltip;
 }
 
+/** The interpreter selected in the Python extension, when it is installed; else `acolyte.server.python`. */
+async function chosenPython(config: vscode.WorkspaceConfiguration): Promise<string> {
+  const configured = config.get<string>("server.python") ?? "python3";
+  const python = vscode.extensions.getExtension("ms-python.python");
+  if (!python || config.inspect("server.python")?.globalValue !== undefined) {
+    return configured;
+  }
+  try {
+    type PythonApi = { environments?: { getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } } };
+    const api = (await python.activate()) as PythonApi;
+    return api.environments?.getActiveEnvironmentPath(vscode.workspace.workspaceFolders?.[0]?.uri)?.path || configured;
+  } catch {
+    return configured;
+  }
+}
+
 async function start(context: vscode.ExtensionContext): Promise<void> {
   const config = vscode.workspace.getConfiguration("acolyte");
   let resolved;
   try {
-    resolved = resolveServerCommand(
-      config.get<string[]>("server.command") ?? [],
-      config.get<string>("server.python") ?? "python3",
-      probes,
-    );
+    resolved = resolveServerCommand(config.get<string[]>("server.command") ?? [], await chosenPython(config), probes);
   } catch (err) {
     if (err instanceof ServerNotFound) {
       output.appendLine(err.message);
