@@ -179,6 +179,7 @@ def create_server() -> AcolyteLanguageServer:
             raise JsonRpcInvalidParams(f"{CMD_REINDEX_WORKSPACE}: 'force' must be true or false")
         controller = ls.require_controller()
         if not controller.connected:
+            controller.retry_now()  # the user asked: try Weaviate again now, not at the next backoff
             return {"started": False, "reason": controller.last_error}
         cancel = asyncio.Event()
         run = ls.run_index(force=force, title="Re-indexing workspace", cancel=cancel)

@@ -236,10 +236,6 @@ class WeaviateBatchInserter:
     def batch_size(self) -> int:
         return self.config.batch_size
 
-    @property
-    def clients(self) -> list[weaviate.Client]:
-        return [lane.client for lane in self._lanes]
-
     def reconfigure(self, config: BatchConfig) -> None:
         """Settings for the next batch; the batch in flight keeps the ones it started with."""
         if config.batch_size != self.config.batch_size:

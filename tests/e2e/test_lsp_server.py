@@ -320,3 +320,4 @@ async def test_a_file_that_cannot_be_read_as_text_is_reported_once(
     )
     notes = [m.message for m in lsp.log_messages if "blob.dat" in m.message]
     assert notes == ["acolyte: not indexed: blob.dat: binary file (contains NUL bytes)"]
+

@@ -322,12 +322,6 @@ class WeaviateState:
         with self.lock:
             return list(self.objects.get(capitalize_class(class_name), {}).values())
 
-    def clear_objects(self) -> None:
-        """Empty every class but keep the schema (a wiped or restored server)."""
-        with self.lock:
-            for bucket in self.objects.values():
-                bucket.clear()
-
     # ---- filters ------------------------------------------------------------
 
     def matches(self, class_name: str, obj: StoredObject, where: dict[str, Any] | None) -> bool:
