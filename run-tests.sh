@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: sets up .venv, type-checks the VS Code
-# client when npm is available, then runs pytest (extra arguments go to pytest).
+# The whole test suite, from a fresh clone: sets up .venv (Python packages, a current
+# Neovim), installs Debian's neovim 0.7 when it can, builds and tests the VS Code extension
+# and installs code-server for its real-editor test (when npm is available), then runs
+# pytest (extra arguments go to pytest).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
