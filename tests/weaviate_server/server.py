@@ -139,6 +139,14 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing -------------------------------------------------------------
 
     def _dispatch(self, method: str) -> None:
+        owner = self.server.owner
+        owner.request_started()
+        try:
+            self._handle(method)
+        finally:
+            owner.request_finished()
+
+    def _handle(self, method: str) -> None:
         parsed = urlparse(self.path)
         owner = self.server.owner
         length = int(self.headers.get("Content-Length") or 0)
@@ -258,6 +266,8 @@ class WeaviateTestServer:
         self.state = WeaviateState(auto_schema=auto_schema, modules=frozenset(modules))
         self.faults = Faults()
         self.requests: list[RequestRecord] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0  # most requests handled at once (shows client-side parallelism)
         self.stopping = threading.Event()
         self._requests_lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
@@ -299,6 +309,15 @@ class WeaviateTestServer:
         if downtime_s:
             time.sleep(downtime_s)
         self.start()
+
+    def request_started(self) -> None:
+        with self._requests_lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def request_finished(self) -> None:
+        with self._requests_lock:
+            self.in_flight -= 1
 
     def record(self, record: RequestRecord) -> None:
         with self._requests_lock:
