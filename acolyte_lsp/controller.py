@@ -268,20 +268,8 @@ class Controller:
 
     async def index_all(self, *, force: bool = False, cancel: asyncio.Event | None = None) -> list[IndexSummary]:
         """Index every root in turn (requires a connection)."""
-        indexer = self._require_indexer()
         cancel = cancel or asyncio.Event()
-        summaries = []
-        self._active_runs += 1
-        try:
-            for root in list(self.roots):
-                summary = await indexer.index_workspace(root, force=force, cancel=cancel)
-                self.last_summaries[root.path] = summary
-                summaries.append(summary)
-                if cancel.is_set() or summary.error:
-                    break
-        finally:
-            self._active_runs -= 1
-        self._after_run(summaries)
+        summaries = await self.index_roots(list(self.roots), force=force, cancel=cancel)
         if not any(s.error for s in summaries) and not cancel.is_set():
             self._changes_while_away.clear()
             self._overflowed_while_away = False
@@ -347,16 +335,21 @@ class Controller:
         self.roots = WorkspaceRoot.for_folders(list(folders), self.settings.indexing.workspace_id)
         return [r for r in self.roots if r.path not in old]
 
-    async def index_roots(self, roots: Sequence[WorkspaceRoot], cancel: asyncio.Event | None = None) -> list[IndexSummary]:
-        """Index some roots (new workspace folders)."""
+    async def index_roots(
+        self, roots: Sequence[WorkspaceRoot], *, force: bool = False, cancel: asyncio.Event | None = None
+    ) -> list[IndexSummary]:
+        """Index some roots in turn (all of them, or new workspace folders); stops on cancel or an outage."""
         indexer = self._require_indexer()
+        cancel = cancel or asyncio.Event()
         summaries = []
         self._active_runs += 1
         try:
             for root in roots:
-                summary = await indexer.index_workspace(root, cancel=cancel)
+                summary = await indexer.index_workspace(root, force=force, cancel=cancel)
                 self.last_summaries[root.path] = summary
                 summaries.append(summary)
+                if cancel.is_set() or summary.error:
+                    break
         finally:
             self._active_runs -= 1
         self._after_run(summaries)

@@ -254,7 +254,7 @@ class AcolyteLanguageServer(LanguageServer):
             self.diagnostics.clear_under(removed)
         if added and controller.connected:
             await self.with_progress(
-                "Indexing added folder", ", ".join(r.path.name for r in added), lambda cancel: controller.index_roots(added, cancel)
+                "Indexing added folder", ", ".join(r.path.name for r in added), lambda cancel: controller.index_roots(added, cancel=cancel)
             )
 
     def spawn(self, coro: Awaitable[Any]) -> None:
