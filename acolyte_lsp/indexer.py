@@ -31,7 +31,7 @@ from .metrics import Metrics
 from .store.batch_inserter import BatchResult, ErrorType
 from .store.errors import StoreError, WeaviateUnavailableError
 from .workspace.chunking import Chunk, ChunkingOptions, chunk_file, language_of
-from .workspace.discovery import FileSkipped, SourceFile, discover_files, is_indexable, read_source
+from .workspace.discovery import FileSkipped, IgnoreRules, SourceFile, discover_files, is_indexable, read_source
 
 FIRST_GROUP_FILES = 4
 FILES_PER_GROUP = 32
@@ -460,13 +460,14 @@ class IndexingService:
     def _changed_sources(self, root: WorkspaceRoot, changed: Sequence[str]) -> list[SourceFile]:
         """Files to index for changed paths: folders are walked; ignored and vanished paths dropped."""
         indexing = self.settings.indexing
+        rules = IgnoreRules(root.path, indexing.exclude, indexing.include)  # once per batch, not per file
         out: dict[str, SourceFile] = {}
         for rel_path in changed:
             path = root.path / rel_path
             if path.is_dir():
                 for source in discover_files(root.path, indexing.exclude, indexing.include, under=rel_path):
                     out[source.rel_path] = source
-            elif path.is_file() and is_indexable(root.path, rel_path, indexing.exclude, indexing.include):
+            elif path.is_file() and rules.allows_file(rel_path):
                 out[rel_path] = SourceFile(path, rel_path)
         return list(out.values())
 

@@ -95,6 +95,7 @@ class IgnoreRules:
     """
 
     def __init__(self, root: Path, exclude: Sequence[str] = (), include: Sequence[str] = ()) -> None:
+        self.root = root
         self._root_spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
         self._include = pathspec.GitIgnoreSpec.from_lines(include) if include else None
         self.base_levels: list[_IgnoreLevel] = []
@@ -105,6 +106,10 @@ class IgnoreRules:
             except OSError:
                 lines = []
             self.base_levels.append(_IgnoreLevel(PurePosixPath("."), pathspec.GitIgnoreSpec.from_lines(lines)))
+
+    def allows_file(self, rel_path: str) -> bool:
+        """Whether `discover_files` would choose this file (for saves and file events)."""
+        return _levels_down_to(self.root, rel_path, self, is_file=True) is not None
 
     def is_ignored(self, rel_path: str, is_dir: bool, levels: Sequence[_IgnoreLevel]) -> bool:
         """Whether `rel_path` is ignored; the deepest ignore file with a matching pattern decides."""
@@ -234,8 +239,7 @@ def relative_posix(root: Path, path: Path) -> str | None:
 
 def is_indexable(root: Path, rel_path: str, exclude: Sequence[str] = (), include: Sequence[str] = ()) -> bool:
     """Whether a single file would be chosen by `discover_files` (used for saves and file events)."""
-    rules = IgnoreRules(root, exclude, include)
-    return _levels_down_to(root, rel_path, rules, is_file=True) is not None
+    return IgnoreRules(root, exclude, include).allows_file(rel_path)
 
 
 def read_source(file: SourceFile, max_size_bytes: int) -> FileText:
