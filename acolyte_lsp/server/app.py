@@ -25,7 +25,6 @@ CMD_REINDEX_WORKSPACE = "acolyte.reindexWorkspace"
 CMD_REINDEX_FILE = "acolyte.reindexFile"
 CMD_INDEX_STATUS = "acolyte.indexStatus"
 CMD_SEARCH = "acolyte.search"
-COMMANDS = [CMD_REINDEX_WORKSPACE, CMD_REINDEX_FILE, CMD_INDEX_STATUS, CMD_SEARCH]
 
 _ALL_FILES = types.FileOperationRegistrationOptions(
     filters=[types.FileOperationFilter(pattern=types.FileOperationPattern(glob="**/*"))]
