@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from array import array
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -19,16 +18,6 @@ from .config import EmbeddingSettings
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-
-
-def wire_precision(vectors: Sequence[Sequence[float]]) -> list[list[float]]:
-    """Vectors rounded to what Weaviate stores: float32, whose value 9 significant digits round-trip.
-
-    Python writes a double with up to 17 digits; Weaviate keeps float32. The
-    shorter numbers cut the JSON of a dense 768-d vector by about a third, on
-    the way out and in Weaviate's echo of each object (see BENCHMARKS.md).
-    """
-    return [[float(f"{x:.9g}") for x in array("f", vector)] for vector in vectors]
 
 
 class EmbedderError(Exception):
@@ -137,7 +126,7 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors = self._model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True)
-        return [[float(v) for v in row] for row in vectors]
+        return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed([text])[0]

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import Settings
-from .embedding import Embedder, wire_precision
+from .embedding import Embedder
 from .identity import chunk_uuid, workspace_id
 from .metrics import Metrics
+from .vectors import Float32Vector, VectorError, to_float32
 from .store.batch_inserter import BatchResult, ErrorType
 from .store.errors import StoreError, WeaviateUnavailableError
 from .workspace.chunking import Chunk, ChunkingOptions, chunk_file, language_of
@@ -187,7 +188,7 @@ class _Prepared:
     file_hash: str
     chunks: list[Chunk]
     objects: list[dict[str, Any]]
-    vectors: list[list[float]] | None
+    vectors: list[Float32Vector] | None
     uuids: list[str]
 
 
@@ -196,7 +197,15 @@ class _Unchanged:
     source: SourceFile
 
 
-_Item = _Prepared | _Unchanged | FileSkipped
+@dataclass(frozen=True)
+class _Unstorable:
+    """A file whose chunks cannot be sent (the embedder gave a vector float32 cannot hold)."""
+
+    source: SourceFile
+    failures: tuple[ChunkFailure, ...]
+
+
+_Item = _Prepared | _Unchanged | _Unstorable | FileSkipped
 
 
 @dataclass
@@ -491,6 +500,11 @@ class IndexingService:
             elif isinstance(item, _Unchanged):
                 counts.unchanged += 1
                 counts.done += 1
+            elif isinstance(item, _Unstorable):
+                counts.done += 1
+                counts.failed += 1
+                counts.chunks_failed += len(item.failures)
+                self._emit(FileFailed(root, item.source.rel_path, item.failures))
             else:
                 to_send.append(item)
         if not to_send:
@@ -563,12 +577,10 @@ class IndexingService:
                 chunked.append((len(out), source, text.file_hash, chunk_file(source.rel_path, text.text, options)))
                 out.append(_Unchanged(source))  # placeholder, replaced below
         texts = [c.content for _, _, _, chunks in chunked for c in chunks]
-        vectors: list[list[float]] | None = []
+        vectors: Sequence[Sequence[float]] | None = []
         if texts:
             with self.metrics.timer(TIMER_EMBED):
                 vectors = self._embedder.embed(texts)
-                if vectors is not None:
-                    vectors = wire_precision(vectors)
         offset = 0
         for position, source, file_hash, chunks in chunked:
             language = language_of(source.rel_path)
@@ -588,7 +600,16 @@ class IndexingService:
                 for c in chunks
             ]
             uuids = [chunk_uuid(root.workspace_id, source.rel_path, c.start_line, c.end_line, c.content) for c in chunks]
-            file_vectors = None if vectors is None else vectors[offset : offset + len(chunks)]
+            file_vectors: list[Float32Vector] | None = None
+            if vectors is not None:
+                try:
+                    file_vectors = to_float32(vectors[offset : offset + len(chunks)])
+                except VectorError as err:
+                    bad = chunks[err.index]
+                    failure = ChunkFailure(bad.start_line, bad.end_line, str(err), ErrorType.INVALID_OBJECT)
+                    out[position] = _Unstorable(source, (failure,))
+                    offset += len(chunks)
+                    continue
             offset += len(chunks)
             out[position] = _Prepared(source, file_hash, chunks, objects, file_vectors, uuids)
         return out

@@ -29,6 +29,7 @@ import weaviate
 from weaviate.exceptions import ObjectAlreadyExistsException, UnexpectedStatusCodeException, WeaviateBaseError
 
 from ..metrics import Metrics
+from ..vectors import Float32Vector, VectorError, to_float32
 from .client_compat import reset_after_failure, weaviate_error_messages
 
 BATCH_TIMER = "indexing_weaviate_batch_insert"
@@ -348,9 +349,12 @@ class WeaviateBatchInserter:
                 config = dataclasses.replace(config, batch_size=max(len(data_objects), 2), dynamic=False)
             started = time.perf_counter()
             outcome = _Outcome(len(data_objects), {u: i for i, u in enumerate(ids)})
+            vectors = _float32_vectors(outcome, vectors)
             fell_back = False
             if config.batch_size == 1:
                 for i in range(len(data_objects)):
+                    if i in outcome.confirmed:  # refused before sending
+                        continue
                     self._insert_one(lane.client, config, outcome, i, data_objects, vectors, class_name, ids)
             else:
                 fell_back = not self._insert_batched(lane.client, config, outcome, data_objects, vectors, class_name, ids)
@@ -387,7 +391,7 @@ class WeaviateBatchInserter:
         we retry only the transient failures, with exponential backoff and
         jitter, a bounded number of times. Validation errors are never retried.
         """
-        pending = list(range(len(data_objects)))
+        pending = [i for i in range(len(data_objects)) if i not in outcome.confirmed]
         never_failed_whole = True
         batch_error: tuple[str, str] | None = None
         for attempt in range(config.max_retries + 1):
@@ -506,6 +510,21 @@ class WeaviateBatchInserter:
             for i, (message, error_type) in sorted(outcome.errors.items())
         )
         return BatchResult(outcome.total - len(errors), len(errors), errors, fell_back)
+
+
+def _float32_vectors(outcome: _Outcome, vectors: Sequence[Sequence[float] | None] | None) -> list[Float32Vector | None] | None:
+    """Each vector at float32 precision (what Weaviate stores, and short on the wire); a vector
+    float32 cannot hold (NaN, infinity) fails its object here rather than reaching Weaviate as `null`."""
+    if vectors is None:
+        return None
+    out: list[Float32Vector | None] = []
+    for i, vector in enumerate(vectors):
+        try:
+            out.append(None if vector is None else to_float32([vector])[0])
+        except VectorError as err:
+            outcome.fail(i, str(err), ErrorType.INVALID_OBJECT)
+            out.append(None)
+    return out
 
 
 def _vectors_or_none(vectors: list[Any]) -> list[Any] | None:

@@ -9,6 +9,7 @@ import weaviate
 from weaviate.embedded import EmbeddedOptions
 
 from ..config import WeaviateSettings
+from .client_compat import use_fast_json
 from .errors import EmbeddedWeaviateError, WeaviateUnavailableError
 
 # weaviate-client 3.x warns on every client creation that v3 is deprecated; that
@@ -16,8 +17,19 @@ from .errors import EmbeddedWeaviateError, WeaviateUnavailableError
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"weaviate(\..*)?")
 
 
-def connect(settings: WeaviateSettings) -> weaviate.Client:
-    """A connected client, or `WeaviateUnavailableError` saying what was tried and what to do."""
+def connect(settings: WeaviateSettings, *, fast_json: bool = True) -> weaviate.Client:
+    """A connected client, or `WeaviateUnavailableError` saying what was tried and what to do.
+
+    `fast_json` (the default) sends bodies and reads replies through `wire_json`;
+    False keeps the client's own JSON (the benchmarks' baseline).
+    """
+    client = _client(settings)
+    if fast_json:
+        use_fast_json(client)
+    return client
+
+
+def _client(settings: WeaviateSettings) -> weaviate.Client:
     auth = weaviate.AuthApiKey(api_key=settings.api_key) if settings.api_key else None
     timeouts = (settings.connect_timeout_s, settings.read_timeout_s)
     if settings.embedded:

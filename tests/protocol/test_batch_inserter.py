@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import random
 import threading
 
@@ -95,6 +96,21 @@ async def test_vector_of_the_wrong_length_is_rejected(client: weaviate.Client, c
     [error] = result.errors
     assert error["index"] == 4
     assert "vector with length 3" in error["error"]
+
+
+@pytest.mark.parametrize("batch_size", [10, 1])
+async def test_a_vector_float32_cannot_hold_fails_its_object_and_never_reaches_weaviate(
+    client: weaviate.Client, class_name: str, batch_size: int
+) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(4)
+    vectors[2] = [math.nan] * len(vectors[2])  # JSON has no NaN; sent as null, Weaviate would store zeros
+    result = await _inserter(client, batch_size=batch_size).batch_insert(objects, vectors, class_name, uuids)
+    [error] = result.errors
+    assert (error["index"], error["error_type"]) == (2, ErrorType.INVALID_OBJECT)
+    assert "NaN" in error["error"]
+    assert result.successful == 3
+    assert _count(client, class_name) == 3
 
 
 async def test_individual_mode_uses_one_request_per_object(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:

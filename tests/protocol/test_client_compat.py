@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 import requests
 import weaviate
+from requests.adapters import HTTPAdapter
 from weaviate.batch import Batch
-from weaviate.exceptions import UnexpectedStatusCodeException
+from weaviate.exceptions import ResponseCannotBeDecodedException, UnexpectedStatusCodeException
+from weaviate.util import get_vector
 
+from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.store import wire_json
+from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.client_compat import PRIVATE_QUEUES, close_client, reset_after_failure, weaviate_error_messages
+from acolyte_lsp.store.schema import ensure_schema
+from acolyte_lsp.vectors import to_float32
 
 
 def test_the_client_version_is_the_pinned_one() -> None:
@@ -42,3 +52,70 @@ def test_error_without_a_json_body_gives_no_messages() -> None:
 
 def test_client_can_be_closed(client: weaviate.Client) -> None:
     close_client(client)
+
+
+class _BodyRecorder(HTTPAdapter):
+    """A transport adapter (public requests API) that keeps the bodies it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[bytes] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if request.body:
+            self.bodies.append(request.body if isinstance(request.body, bytes) else request.body.encode())
+        return super().send(request, **kwargs)
+
+
+def test_the_client_passes_a_list_vector_through_unchanged() -> None:
+    [vector] = to_float32([[0.1, 0.2]])
+    assert get_vector(vector) is vector  # else the float32 array would not reach the encoder
+
+
+def test_fast_json_puts_float32_vectors_on_the_wire_in_shortest_form(weaviate_url: str, class_name: str) -> None:
+    client = connect(WeaviateSettings(url=weaviate_url))
+    ensure_schema(client, class_name)
+    recorder = _BodyRecorder()
+    client._connection._session.mount("http://", recorder)  # noqa: SLF001 - observing the wire
+    with client.batch as batch:
+        batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[0.1] * 768])[0])
+    [body] = [b for b in recorder.bodies if b'"objects"' in b]
+    assert b"[0.1,0.1," in body and b"0.10000000149011612" not in body
+
+
+def test_without_fast_json_the_client_writes_every_double_in_full(weaviate_url: str, class_name: str) -> None:
+    client = connect(WeaviateSettings(url=weaviate_url), fast_json=False)
+    ensure_schema(client, class_name)
+    recorder = _BodyRecorder()
+    client._connection._session.mount("http://", recorder)  # noqa: SLF001
+    with client.batch as batch:
+        batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[0.1] * 768])[0])
+    [body] = [b for b in recorder.bodies if b'"objects"' in b]
+    assert b"0.10000000149011612" in body
+
+
+def test_fast_json_decodes_the_replies(weaviate_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = connect(WeaviateSettings(url=weaviate_url))
+    decoded: list[bytes | str] = []
+    real = wire_json.decode
+    monkeypatch.setattr(wire_json, "decode", lambda content: decoded.append(content) or real(content))
+    assert "classes" in client.schema.get()
+    assert decoded, "the reply was decoded by the client's standard JSON, not wire_json"
+
+
+class _HtmlAdapter(HTTPAdapter):
+    """Answers every request 200 with an HTML page, as a misconfigured proxy might."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = requests.Response()
+        response.status_code = 200
+        response._content = b"<html>not Weaviate</html>"  # noqa: SLF001 - building a response by hand
+        response.request = request
+        return response
+
+
+def test_a_reply_that_is_not_json_raises_the_error_the_client_catches(weaviate_url: str) -> None:
+    client = connect(WeaviateSettings(url=weaviate_url))
+    client._connection._session.mount("http://", _HtmlAdapter())  # noqa: SLF001
+    with pytest.raises(ResponseCannotBeDecodedException):
+        client.schema.get()

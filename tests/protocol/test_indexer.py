@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -142,6 +144,28 @@ async def test_rejected_chunks_become_file_failures_with_theirlines(test_server:
     assert [(f.start_line, f.end_line) for f in failed.failures] == [(9, 18)]  # line 13 lies only in the second window
     assert failed.failures[0].error_type == "rejected"
     assert "poisoned" in failed.failures[0].message
+
+
+class _NaNForPoison(HashEmbedder):
+    """A model that breaks down on one chunk (NaN, as a diverging model gives)."""
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[math.nan] * self.dimensions if "POISON" in t else v for t, v in zip(texts, super().embed(texts))]
+
+
+async def test_an_embedding_float32_cannot_hold_fails_its_file_and_sends_nothing_of_it(
+    harness: Harness, client: weaviate.Client, tmp_path: Path
+) -> None:
+    harness.service = IndexingService(harness.service.settings, harness.store, _NaNForPoison(), harness.events.append)
+    write(tmp_path, {"bad.py": lines("x", 12) + "POISON\n" + lines("y", 10), "good.py": lines("g", 3)})
+    summary = await harness.service.index_workspace(harness.root)
+    assert (summary.files_indexed, summary.files_failed) == (1, 1)
+    [failed] = [e for e in harness.events if isinstance(e, FileFailed)]
+    assert failed.rel_path == "bad.py"
+    assert [(f.start_line, f.end_line) for f in failed.failures] == [(9, 18)]
+    assert failed.failures[0].error_type == "invalid_object"
+    assert "NaN" in failed.failures[0].message
+    assert set(harness.files(client)) == {"good.py"}
 
 
 async def test_weaviate_going_away_stops_the_run_with_an_error(test_server: WeaviateTestServer, tmp_path: Path) -> None:

@@ -145,3 +145,43 @@ def test_restart_keeps_the_data_and_the_port(test_server: WeaviateTestServer, ba
     assert test_server.port == port
     body = requests.get(f"{base}/objects", params={"class": "Doc"}).json()
     assert [o["properties"]["title"] for o in body["objects"]] == ["a"]
+
+
+def test_vectors_are_stored_and_echoed_as_float32_in_their_shortest_form(base: str) -> None:
+    requests.post(f"{base}/schema", json=CLASS_BODY)
+    reply = requests.post(
+        f"{base}/batch/objects",
+        json={"objects": [{"class": "Doc", "id": "00000000-0000-4000-8000-000000000001", "properties": {}, "vector": [0.1, 1 / 3]}]},
+    )
+    check("POST", "/batch/objects", reply)
+    # Weaviate keeps []float32 and Go writes a float32 with the fewest digits that read back the same.
+    assert b'"vector":[0.1,0.33333334]' in reply.content
+    stored = requests.get(f"{base}/objects/Doc/00000000-0000-4000-8000-000000000001", params={"include": "vector"})
+    assert check("GET", "/objects/{className}/{id}", stored)["vector"] == [0.1, 0.33333334]
+
+
+@pytest.mark.parametrize(
+    ("vector", "words"),
+    [
+        ([0.1, "x"], "cannot unmarshal string into Go struct field Object.objects.vector of type float32"),
+        ([0.1, True], "cannot unmarshal bool into Go struct field Object.objects.vector of type float32"),
+        ([1e39, 0.0], "cannot unmarshal number 1e+39 into Go struct field Object.objects.vector of type float32"),
+        ("0.1", "cannot unmarshal string into Go struct field Object.objects.vector of type models.C11yVector"),
+    ],
+)
+def test_a_vector_that_is_not_float32_fails_the_whole_request_as_a_body_parse_error(base: str, vector: object, words: str) -> None:
+    requests.post(f"{base}/schema", json=CLASS_BODY)
+    good = {"class": "Doc", "properties": {}, "vector": [0.1, 0.2]}
+    reply = requests.post(f"{base}/batch/objects", json={"objects": [good, {"class": "Doc", "properties": {}, "vector": vector}]})
+    body = check("POST", "/batch/objects", reply)
+    assert reply.status_code == 422 and body["code"] == 602
+    assert words in body["message"]
+    assert requests.get(f"{base}/objects", params={"class": "Doc"}).json()["objects"] == []
+
+
+def test_a_null_in_a_vector_is_stored_as_zero_as_go_decodes_it(base: str) -> None:
+    requests.post(f"{base}/schema", json=CLASS_BODY)
+    body = {"class": "Doc", "id": "00000000-0000-4000-8000-000000000001", "properties": {}, "vector": [0.5, None]}
+    check("POST", "/objects", requests.post(f"{base}/objects", json=body))
+    stored = requests.get(f"{base}/objects/Doc/00000000-0000-4000-8000-000000000001", params={"include": "vector"})
+    assert stored.json()["vector"] == [0.5, 0]

@@ -1,17 +1,15 @@
 """Line-window chunks, the hashing embedder and deterministic ids."""
 
-import json
 import math
-import random
 import sys
 import types
-from array import array
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from acolyte_lsp.config import EmbeddingSettings
-from acolyte_lsp.embedding import EmbedderError, HashEmbedder, NoEmbedder, make_embedder, wire_precision
+from acolyte_lsp.embedding import EmbedderError, HashEmbedder, NoEmbedder, make_embedder
 from acolyte_lsp.identity import chunk_uuid, workspace_id
 from acolyte_lsp.workspace.chunking import chunk_lines, language_of
 
@@ -105,10 +103,10 @@ def test_local_model_provider_embeds_in_batches_with_the_model(monkeypatch: pyte
         def get_sentence_embedding_dimension(self) -> int:
             return 3
 
-        def encode(self, texts: list[str], batch_size: int, normalize_embeddings: bool) -> list[list[float]]:
+        def encode(self, texts: list[str], batch_size: int, normalize_embeddings: bool) -> np.ndarray:
             assert normalize_embeddings
             calls.append(texts)
-            return [[float(len(t)), 0.0, 1.0] for t in texts]
+            return np.asarray([[float(len(t)), 0.0, 1.0] for t in texts], dtype=np.float32)  # as the library does
 
     monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=FakeModel))
     embedder = make_embedder(EmbeddingSettings(provider="sentence-transformers", model="/models/mini"))
@@ -136,12 +134,3 @@ def test_workspace_id_is_stable_per_folder(tmp_path: Path) -> None:
     assert workspace_id(tmp_path / "one") == workspace_id(tmp_path / "one" / ".." / "one")
     assert workspace_id(tmp_path / "one") != workspace_id(tmp_path / "two")
     assert workspace_id(tmp_path / "one").startswith("one-")
-
-
-def test_wire_precision_keeps_every_float32_value_and_shortens_the_json() -> None:
-    rng = random.Random(3)
-    vectors = [[rng.gauss(0, 0.04) for _ in range(768)] for _ in range(5)]
-    rounded = wire_precision(vectors)
-    for original, short in zip(vectors, rounded):
-        assert array("f", short) == array("f", original), "Weaviate would store a different float32"
-    assert len(json.dumps(rounded)) < 0.75 * len(json.dumps(vectors))

@@ -227,7 +227,7 @@ def _select(obj: Any, selections: list[Field], distance: float | None) -> dict[s
                 elif a.name == "certainty":
                     extra["certainty"] = None if distance is None else 1 - distance / 2
                 elif a.name == "vector":
-                    extra["vector"] = None if obj.vector is None else list(obj.vector)
+                    extra["vector"] = obj.vector
                 elif a.name == "creationTimeUnix":
                     extra["creationTimeUnix"] = str(obj.created)
                 elif a.name == "lastUpdateTimeUnix":

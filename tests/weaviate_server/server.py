@@ -12,7 +12,6 @@ timeout, dropped connections, per-object rejections, latency on every request;
 
 from __future__ import annotations
 
-import json
 import socket
 import sys
 import threading
@@ -23,8 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import orjson
+
 from . import graphql
-from .state import QUERY_MAXIMUM_RESULTS, WeaviateError, WeaviateState, capitalize_class
+from .state import QUERY_MAXIMUM_RESULTS, BodyParseError, WeaviateError, WeaviateState, capitalize_class, parse_vector
 
 ObjectRejecter = Callable[[dict[str, Any]], str | None]
 
@@ -169,8 +170,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(rule.status, {"error": [{"message": rule.message}]})
                 return
         try:
-            body = json.loads(raw) if raw else None
-        except json.JSONDecodeError as err:
+            body = _decode_body(parsed.path, raw) if raw else None
+        except (orjson.JSONDecodeError, BodyParseError) as err:
+            # go-swagger's answer when the body does not decode into the route's Go types.
             self._send(422, {"code": 602, "message": f'parsing body body from "" failed, because {err}'})
             return
         if owner.api_key and not parsed.path.startswith("/v1/.well-known/"):
@@ -185,7 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, payload)
 
     def _send(self, status: int, payload: Any) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode("utf-8")
+        # float32 vectors (numpy) are written in their shortest form, as Go writes a float32.
+        data = b"" if payload is None else orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
         self.send_response(status)
         if payload is not None:
             self.send_header("Content-Type", "application/json")
@@ -516,6 +519,18 @@ class WeaviateTestServer:
             stored = self.state.put(class_name, object_id, properties, vector)
             return 200, stored.as_json()
         return 405, None
+
+
+def _decode_body(path: str, raw: bytes) -> Any:
+    """The JSON body, with object vectors decoded as Weaviate's `[]float32` (a failure fails the request)."""
+    body = orjson.loads(raw)
+    if path == "/v1/batch/objects" and isinstance(body, dict) and isinstance(body.get("objects"), list):
+        for obj in body["objects"]:
+            if isinstance(obj, dict) and "vector" in obj:
+                obj["vector"] = parse_vector(obj["vector"], "Object.objects.vector")
+    elif path.startswith("/v1/objects") and isinstance(body, dict) and "vector" in body:
+        body["vector"] = parse_vector(body["vector"], "Object.vector")
+    return body
 
 
 def main() -> None:

@@ -17,11 +17,12 @@ import re
 import threading
 import time
 import uuid as uuid_lib
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 ERROR_NO_SUCH_CLASS = (
     "no such class with name '%s' found in the schema. Check your schema files for which classes are available"
@@ -118,12 +119,44 @@ def tokens(text: str) -> list[str]:
 
 
 def cosine_distance(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    na, nb = math.sqrt(float(x @ x)), math.sqrt(float(y @ y))
     if na == 0 or nb == 0:
         return 1.0
-    return 1.0 - dot / (na * nb)
+    return 1.0 - float(x @ y) / (na * nb)
+
+
+class BodyParseError(Exception):
+    """The request body does not decode into Weaviate's Go types: the whole request fails (422, code 602)."""
+
+
+# JSON types as Go's encoding/json names them in its errors.
+_GO_JSON_KIND = {str: "string", bool: "bool", dict: "object", list: "array"}
+
+
+def parse_vector(value: Any, field_path: str) -> np.ndarray | None:
+    """A JSON vector decoded as Weaviate's `[]float32` is.
+
+    Like Go's decoder: a non-number element or a number beyond float32's range
+    fails the whole body; a `null` element leaves a zero.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        kind = _GO_JSON_KIND.get(type(value), "number")
+        raise BodyParseError(f"json: cannot unmarshal {kind} into Go struct field {field_path} of type models.C11yVector")
+    kinds = set(map(type, value))
+    if not kinds <= {float, int, type(None)}:
+        kind = next(_GO_JSON_KIND.get(k, k.__name__) for k in kinds if k not in (float, int, type(None)))
+        raise BodyParseError(f"json: cannot unmarshal {kind} into Go struct field {field_path} of type float32")
+    if type(None) in kinds:
+        value = [0.0 if v is None else v for v in value]
+    with np.errstate(over="ignore"):
+        vector = np.asarray(value, dtype=np.float32)
+    if not np.isfinite(vector).all():
+        number = next(v for v, f in zip(value, np.isfinite(vector)) if not f)
+        raise BodyParseError(f"json: cannot unmarshal number {number} into Go struct field {field_path} of type float32")
+    return vector
 
 
 @dataclass
@@ -131,7 +164,7 @@ class StoredObject:
     class_name: str
     id: str
     properties: dict[str, Any]
-    vector: array | None  # float32, as Weaviate stores vectors
+    vector: np.ndarray | None  # float32, as Weaviate stores vectors
     created: int
     updated: int
 
@@ -144,7 +177,7 @@ class StoredObject:
             "lastUpdateTimeUnix": self.updated,
         }
         if include_vector and self.vector is not None:
-            body["vector"] = list(self.vector)
+            body["vector"] = self.vector  # the server's encoder writes float32 as Go does: shortest form
         return body
 
 
@@ -244,8 +277,11 @@ class WeaviateState:
                 return len(obj.vector)
         return None
 
-    def validate(self, body: dict[str, Any]) -> tuple[str, str, dict[str, Any], array | None]:
-        """Check one object like Weaviate; return (class, id, properties, vector)."""
+    def validate(self, body: dict[str, Any]) -> tuple[str, str, dict[str, Any], np.ndarray | None]:
+        """Check one object like Weaviate; return (class, id, properties, vector).
+
+        `body["vector"]` is already decoded (`parse_vector`), as Weaviate's REST layer does before this.
+        """
         class_name = body.get("class")
         if not isinstance(class_name, str) or not class_name:
             raise WeaviateError(422, "invalid object: the given class is empty")
@@ -278,13 +314,8 @@ class WeaviateState:
             vector = body.get("vector")
             if vector is None and cls["vectorizer"] in self.modules:
                 text = " ".join(str(v) for v in clean.values() if isinstance(v, str))
-                vector = module_vector(text)
+                vector = np.asarray(module_vector(text), dtype=np.float32)
             if vector is not None:
-                if not isinstance(vector, list) or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in vector
-                ):
-                    raise WeaviateError(422, "invalid object: vector must be an array of numbers")
-                vector = array("f", vector)
                 existing = self._vector_length(class_name)
                 if existing is not None and existing != len(vector):
                     raise WeaviateError(
@@ -294,7 +325,7 @@ class WeaviateState:
                     )
         return class_name, object_id, clean, vector
 
-    def put(self, class_name: str, object_id: str, properties: dict[str, Any], vector: array | None) -> StoredObject:
+    def put(self, class_name: str, object_id: str, properties: dict[str, Any], vector: np.ndarray | None) -> StoredObject:
         now = int(time.time() * 1000)
         with self.lock:
             bucket = self.objects.setdefault(class_name, {})
