@@ -25,13 +25,13 @@ class VectorError(ValueError):
 
 
 class Float32Vector(list[float]):
-    """A vector's float32 values as a plain list of floats (so any code reading a list still works),
-    with the float32 array itself in `array` for the wire encoder."""
+    """A vector as a plain list of floats (so any code reading a list still works), with its
+    float32 rounding in `array`, which is what the wire encoder writes and Weaviate stores."""
 
     __slots__ = ("array",)
 
-    def __init__(self, array: np.ndarray) -> None:
-        super().__init__(array.tolist())
+    def __init__(self, values: Sequence[float], array: np.ndarray) -> None:
+        super().__init__(values)
         self.array = array
 
 
@@ -43,20 +43,21 @@ def to_float32(vectors: Sequence[Sequence[float]]) -> list[Float32Vector]:
     so both are refused here, where the file they came from is still known.
     """
     out: list[Float32Vector] = []
-    for index, vector in enumerate(vectors):
-        if isinstance(vector, Float32Vector):
-            out.append(vector)
-            continue
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below, with the vector's position
+        for index, vector in enumerate(vectors):
+            if isinstance(vector, Float32Vector):
+                out.append(vector)
+                continue
+            try:
                 array = np.asarray(vector, dtype=np.float32)
-        except (TypeError, ValueError) as err:
-            raise VectorError(index, f"the embedding is not a list of numbers ({err})") from err
-        if array.ndim != 1:
-            raise VectorError(index, f"the embedding has shape {array.shape}, not a flat list of numbers")
-        if not np.isfinite(array).all():
-            raise VectorError(
-                index, "the embedding has NaN or infinite values (or values beyond float32's range); Weaviate cannot store it"
-            )
-        out.append(Float32Vector(array))
+            except (TypeError, ValueError) as err:
+                raise VectorError(index, f"the embedding is not a list of numbers ({err})") from err
+            if array.ndim != 1:
+                raise VectorError(index, f"the embedding has shape {array.shape}, not a flat list of numbers")
+            if not np.isfinite(array).all():
+                raise VectorError(
+                    index,
+                    "the embedding has NaN or infinite values (or values beyond float32's range); Weaviate cannot store it",
+                )
+            out.append(Float32Vector(vector if isinstance(vector, list) else array.tolist(), array))
     return out

@@ -7,10 +7,11 @@ vectors (what a real embedding model produces).
 
   (a) individual  one POST /v1/objects per object (`weaviate_batch_size: 1`)
   (b) seed        one client, fixed batch size 100, the lock, no retries
-  (c) ours        `--ours-clients` clients in parallel, each with its lock, batch size 100,
-                  vectors rounded to float32 precision (what Weaviate stores)
-  ceiling         the same batches, JSON-encoded before the clock starts, posted by a bare
-                  `requests` session one after another
+  (c) ours        `--ours-clients` clients in parallel, each with its lock, `--ours-batch-size`,
+                  vectors converted to float32 (what Weaviate stores) inside the timed region,
+                  bodies and replies through `wire_json` (orjson)
+  ceiling         the same batches as (c) sends, encoded before the clock starts, posted by a
+                  bare `requests` session one after another, replies decoded with orjson
 
 Usage: python benchmarks/bench_insert.py [--sizes 10,100,1000,10000] [--latencies 0,5,20] [--repeat 3]
 Prints Markdown for BENCHMARKS.md (median of --repeat runs per cell).
@@ -39,10 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 from acolyte_lsp.config import WeaviateSettings  # noqa: E402
 from acolyte_lsp.identity import chunk_uuid  # noqa: E402
-from acolyte_lsp.embedding import wire_precision  # noqa: E402
+from acolyte_lsp.store import wire_json  # noqa: E402
 from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter  # noqa: E402
 from acolyte_lsp.store.client import connect  # noqa: E402
 from acolyte_lsp.store.schema import ensure_schema  # noqa: E402
+from acolyte_lsp.vectors import to_float32  # noqa: E402
 
 DIMS = 768
 
@@ -96,36 +98,41 @@ def _objects(n: int, run: int) -> tuple[list[dict[str, Any]], list[list[float]],
     return objects, vectors, uuids
 
 
-def _time_inserter(inserter: WeaviateBatchInserter, n: int, run: int, round_vectors: bool) -> float:
+def _time_inserter(inserter: WeaviateBatchInserter, n: int, run: int, float32: bool) -> float:
     objects, vectors, uuids = _objects(n, run)
     start = time.perf_counter()
-    if round_vectors:
-        vectors = wire_precision(vectors)
+    if float32:
+        vectors = to_float32(vectors)
     result = asyncio.run(inserter.batch_insert(objects, vectors, "CodeChunk", uuids))
     elapsed = time.perf_counter() - start
     assert result.failed == 0, result.errors[:1]
     return elapsed
 
 
-def _time_ceiling(url: str, n: int, run: int) -> float:
+def _bodies(n: int, run: int, batch_size: int, encode: Any) -> list[bytes]:
     objects, vectors, uuids = _objects(n, run)
-    bodies = [
-        json.dumps(
+    return [
+        encode(
             {
                 "objects": [
                     {"class": "CodeChunk", "id": u, "properties": o, "vector": v}
-                    for o, v, u in zip(objects[i : i + 100], vectors[i : i + 100], uuids[i : i + 100])
+                    for o, v, u in zip(objects[i : i + batch_size], vectors[i : i + batch_size], uuids[i : i + batch_size])
                 ]
             }
-        ).encode()
-        for i in range(0, n, 100)
+        )
+        for i in range(0, n, batch_size)
     ]
+
+
+def _time_ceiling(url: str, n: int, run: int, batch_size: int) -> float:
+    bodies = _bodies(n, run, batch_size, lambda body: wire_json.encode({**body, "objects": [
+        {**o, "vector": to_float32([o["vector"]])[0]} for o in body["objects"]]}))
     with requests.Session() as session:
         start = time.perf_counter()
         for body in bodies:
             reply = session.post(url + "/v1/batch/objects", data=body, headers={"content-type": "application/json"})
             reply.raise_for_status()
-            reply.json()
+            wire_json.decode(reply.content)
         return time.perf_counter() - start
 
 
@@ -150,7 +157,7 @@ def tuner_trace() -> None:
                 inserter = WeaviateBatchInserter(connect(settings), batch_size=inserter.tuner.size, dynamic=True, timeout_retries=0)
                 inserter.tuner.bound(10, 1000, 0.25)
             objects, vectors, uuids = _objects(2000, run + 10)
-            asyncio.run(inserter.batch_insert(objects, wire_precision(vectors), "CodeChunk", uuids))
+            asyncio.run(inserter.batch_insert(objects, to_float32(vectors), "CodeChunk", uuids))
             steps = ", ".join(f"{sent}/{seconds:.2f}s→{size}" for sent, seconds, _, size in inserter.tuner.trace)
             print(f"| {latency_ms} ms | {steps} |")
     finally:
@@ -164,6 +171,7 @@ def main() -> None:
     parser.add_argument("--latencies", default="0,5,20")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ours-clients", type=int, default=2)
+    parser.add_argument("--ours-batch-size", type=int, default=100)
     parser.add_argument("--max-individual", type=int, default=1000, help="skip one-per-request above this size")
     parser.add_argument("--tuner-trace", action="store_true", help="only show the batch-size tuner at work")
     args = parser.parse_args()
@@ -173,7 +181,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     latencies = [float(s) for s in args.latencies.split(",")]
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; median of {args.repeat} runs; "
-          f"(c) uses {args.ours_clients} clients\n")
+          f"(c) uses {args.ours_clients} clients, batch size {args.ours_batch_size}\n")
     print("| latency | objects | (a) obj/s | (b) obj/s | (c) obj/s | ceiling obj/s | b/a | c/a | c/b | c/ceiling |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for latency in latencies:
@@ -182,11 +190,15 @@ def main() -> None:
             settings = WeaviateSettings(url=url, read_timeout_s=120)
             ensure_schema(connect(settings), "CodeChunk")
             quiet = dict(timeout_retries=0, connection_error_retries=0, max_retries=0)
+            seed = dict(fast_json=False)  # the seed sent what the v3 client encodes itself
             inserters = {
-                "a": WeaviateBatchInserter(connect(settings), batch_size=1, **quiet),
-                "b": WeaviateBatchInserter(connect(settings), batch_size=100, num_workers=1, dynamic=False, **quiet),
+                "a": WeaviateBatchInserter(connect(settings, **seed), batch_size=1, **quiet),
+                "b": WeaviateBatchInserter(connect(settings, **seed), batch_size=100, num_workers=1, dynamic=False, **quiet),
                 "c": WeaviateBatchInserter(
-                    [connect(settings) for _ in range(args.ours_clients)], batch_size=100, num_workers=1, dynamic=False
+                    [connect(settings) for _ in range(args.ours_clients)],
+                    batch_size=args.ours_batch_size,
+                    num_workers=1,
+                    dynamic=False,
                 ),
             }
             for n in sizes:
@@ -195,9 +207,11 @@ def main() -> None:
                     if name == "a" and n > args.max_individual:
                         rates[name] = None
                         continue
-                    times = [_time_inserter(inserter, n, run, round_vectors=name == "c") for run in range(args.repeat)]
+                    times = [_time_inserter(inserter, n, run, float32=name == "c") for run in range(args.repeat)]
                     rates[name] = n / statistics.median(times)
-                rates["ceiling"] = n / statistics.median(_time_ceiling(url, n, run) for run in range(args.repeat))
+                rates["ceiling"] = n / statistics.median(
+                    _time_ceiling(url, n, run, args.ours_batch_size) for run in range(args.repeat)
+                )
 
                 def fmt(v: float | None) -> str:
                     return "n/a" if v is None else f"{v:,.0f}"

@@ -30,7 +30,7 @@ from weaviate.exceptions import ObjectAlreadyExistsException, UnexpectedStatusCo
 
 from ..metrics import Metrics
 from ..vectors import Float32Vector, VectorError, to_float32
-from .client_compat import reset_after_failure, weaviate_error_messages
+from .client_compat import FlatProperties, reset_after_failure, weaviate_error_messages
 
 BATCH_TIMER = "indexing_weaviate_batch_insert"
 METRIC_SUCCESSFUL = "weaviate.batch.successful"
@@ -293,12 +293,18 @@ class WeaviateBatchInserter:
             self.metrics.set_gauge(METRIC_OBJECTS_PER_SECOND, round(total / max(time.perf_counter() - started, 1e-9), 1))
         return _merge(done)
 
-    def _chunk_size(self, remaining: int | None) -> int:
+    def _chunk_size(self, total: int | None) -> int:
+        """Objects per chunk handed to a lane; `total` is the call's size (None for a stream)."""
         if self.config.tuned:
             return self.tuner.size
-        if remaining is not None and len(self._lanes) == 1:
-            return max(remaining, 1)  # one lane: the client splits by batch_size itself
-        return self.config.batch_size * max(self.config.num_workers, 1)
+        per_request = self.config.batch_size * max(self.config.num_workers, 1)
+        if total is None:
+            return per_request
+        if len(self._lanes) == 1:
+            return max(total, 1)  # one lane: the client splits by batch_size itself
+        # A call shorter than a batch per lane is spread over the lanes: while Weaviate
+        # works on one part, the next part is being encoded.
+        return max(1, min(per_request, -(-total // len(self._lanes))))
 
     async def _list_chunks(
         self, objects: list[dict[str, Any]], vectors: Sequence[Sequence[float]] | None, uuids: Sequence[str] | None
@@ -306,8 +312,7 @@ class WeaviateBatchInserter:
         ids = [str(u) for u in uuids] if uuids is not None else [str(uuid_lib.uuid4()) for _ in objects]
         offset = 0
         while offset < len(objects):
-            size = self._chunk_size(len(objects) - offset)
-            end = offset + size
+            end = offset + self._chunk_size(len(objects))
             yield offset, objects[offset:end], None if vectors is None else list(vectors[offset:end]), ids[offset:end]
             offset = end
 
@@ -330,8 +335,11 @@ class WeaviateBatchInserter:
             yield offset, objs, _vectors_or_none(vecs), ids
 
     def close(self) -> None:
-        """Wait for the batches in flight and stop the executor."""
+        """Wait for the batches in flight, then stop the executor and each client's batch thread."""
         self._executor.shutdown(wait=True)
+        for lane in self._lanes:
+            with lane.lock:
+                lane.client.batch.shutdown()
 
     def _insert_locked(
         self,
@@ -443,17 +451,20 @@ class WeaviateBatchInserter:
             consistency_level=config.consistency_level,
         )
         try:
-            with batch:
-                for i in indices:
-                    try:
-                        batch.add_data_object(
-                            data_objects[i],
-                            class_name,
-                            uuid=ids[i],
-                            vector=vectors[i] if vectors is not None else None,
-                        )
-                    except (TypeError, ValueError) as err:
-                        outcome.fail(i, str(err), ErrorType.INVALID_OBJECT)
+            # Not `with batch:`, which stops the batch's worker thread on exit: starting
+            # one again costs about a millisecond a batch. `close()` stops it.
+            batch.start()
+            for i in indices:
+                try:
+                    batch.add_data_object(
+                        FlatProperties(data_objects[i]),
+                        class_name,
+                        uuid=ids[i],
+                        vector=vectors[i] if vectors is not None else None,
+                    )
+                except (TypeError, ValueError) as err:
+                    outcome.fail(i, str(err), ErrorType.INVALID_OBJECT)
+            batch.flush()
         except (requests.exceptions.RequestException, WeaviateBaseError) as err:
             reset_after_failure(batch)
             return _describe_failure(err)

@@ -14,12 +14,17 @@
    keeping its session in `_connection._session`, calling it with `json=`, and
    passing a list vector through `add_data_object` unchanged.
 
+5. `add_data_object` deep-copies every object's properties (`copy.deepcopy`,
+   about 30 µs for a chunk's ten fields). `FlatProperties` answers that copy
+   with a shallow one when every value is immutable, which is then just as deep.
+
 `tests/protocol/test_client_compat.py` fails if a client upgrade breaks any of these.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -99,3 +104,17 @@ class _FastJSONResponse(requests.Response):
         except ValueError as err:
             # The client catches requests' own error type, not orjson's.
             raise requests.exceptions.JSONDecodeError(str(err), self.text, 0) from err
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+class FlatProperties(dict[str, Any]):
+    """An object's properties, copied cheaply when the client deep-copies them."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        if all(type(value) in _IMMUTABLE for value in self.values()):
+            return dict(self)
+        return copy.deepcopy(dict(self), memo)

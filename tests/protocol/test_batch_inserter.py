@@ -193,27 +193,24 @@ async def test_concurrent_calls_are_serialised_by_the_lock(test_server: Weaviate
             overlap = max(overlap, active)
         return original_configure(*args, **kwargs)
 
-    original_exit = type(fault_client.batch).__exit__
+    original_flush = fault_client.batch.flush
 
-    def tracking_exit(self: object, *exc: object) -> None:
+    def tracking_flush() -> None:  # a batch runs from configure to its flush
         nonlocal active
         try:
-            original_exit(self, *exc)  # type: ignore[arg-type]
+            original_flush()
         finally:
             with guard:
                 active -= 1
 
     fault_client.batch.add_data_object = tracking_add  # type: ignore[method-assign]
     fault_client.batch.configure = tracking_configure  # type: ignore[method-assign]
-    type(fault_client.batch).__exit__ = tracking_exit  # type: ignore[method-assign]
-    try:
-        a = chunk_objects(20, file_path="a.py")
-        b = chunk_objects(20, file_path="b.py")
-        results = await asyncio.gather(
-            inserter.batch_insert(a[0], a[1], CLASS, a[2]), inserter.batch_insert(b[0], b[1], CLASS, b[2])
-        )
-    finally:
-        type(fault_client.batch).__exit__ = original_exit  # type: ignore[method-assign]
+    fault_client.batch.flush = tracking_flush  # type: ignore[method-assign]
+    a = chunk_objects(20, file_path="a.py")
+    b = chunk_objects(20, file_path="b.py")
+    results = await asyncio.gather(
+        inserter.batch_insert(a[0], a[1], CLASS, a[2]), inserter.batch_insert(b[0], b[1], CLASS, b[2])
+    )
     assert [r.successful for r in results] == [20, 20]
     assert len(threads) == 2, "both calls ran on executor threads"
     assert overlap == 1, "two threads were inside one client's batch at once"
@@ -410,6 +407,16 @@ async def test_parallel_clients_overlap_without_losing_or_duplicating_objects(te
     assert len(batch_threads) == 3, "every client carried batches"
     stored = test_server.state.all_objects(CLASS)
     assert len(stored) == 200 and len({o.id for o in stored}) == 200
+
+
+async def test_a_call_shorter_than_a_batch_per_client_is_spread_over_every_client(test_server: WeaviateTestServer) -> None:
+    clients = [connect(WeaviateSettings(url=test_server.url)) for _ in range(2)]
+    ensure_schema(clients[0], CLASS)
+    inserter = WeaviateBatchInserter(clients, batch_size=100, dynamic=False)
+    objects, vectors, uuids = chunk_objects(11)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert (result.successful, result.failed) == (11, 0)
+    assert sorted(r.objects for r in test_server.requests_to("POST", "/v1/batch/objects")) == [5, 6]
 
 
 async def test_a_stream_is_consumed_batch_by_batch_with_back_pressure(

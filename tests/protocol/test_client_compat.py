@@ -15,7 +15,7 @@ from weaviate.util import get_vector
 from acolyte_lsp.config import WeaviateSettings
 from acolyte_lsp.store import wire_json
 from acolyte_lsp.store.client import connect
-from acolyte_lsp.store.client_compat import PRIVATE_QUEUES, close_client, reset_after_failure, weaviate_error_messages
+from acolyte_lsp.store.client_compat import PRIVATE_QUEUES, FlatProperties, close_client, reset_after_failure, weaviate_error_messages
 from acolyte_lsp.store.schema import ensure_schema
 from acolyte_lsp.vectors import to_float32
 
@@ -78,9 +78,9 @@ def test_fast_json_puts_float32_vectors_on_the_wire_in_shortest_form(weaviate_ur
     recorder = _BodyRecorder()
     client._connection._session.mount("http://", recorder)  # noqa: SLF001 - observing the wire
     with client.batch as batch:
-        batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[0.1] * 768])[0])
+        batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[1 / 3] * 768])[0])
     [body] = [b for b in recorder.bodies if b'"objects"' in b]
-    assert b"[0.1,0.1," in body and b"0.10000000149011612" not in body
+    assert b"[0.33333334,0.33333334," in body and b"0.3333333333333333" not in body
 
 
 def test_without_fast_json_the_client_writes_every_double_in_full(weaviate_url: str, class_name: str) -> None:
@@ -89,9 +89,9 @@ def test_without_fast_json_the_client_writes_every_double_in_full(weaviate_url: 
     recorder = _BodyRecorder()
     client._connection._session.mount("http://", recorder)  # noqa: SLF001
     with client.batch as batch:
-        batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[0.1] * 768])[0])
+        batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[1 / 3] * 768])[0])
     [body] = [b for b in recorder.bodies if b'"objects"' in b]
-    assert b"0.10000000149011612" in body
+    assert b"0.3333333333333333" in body
 
 
 def test_fast_json_decodes_the_replies(weaviate_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,3 +119,15 @@ def test_a_reply_that_is_not_json_raises_the_error_the_client_catches(weaviate_u
     client._connection._session.mount("http://", _HtmlAdapter())  # noqa: SLF001
     with pytest.raises(ResponseCannotBeDecodedException):
         client.schema.get()
+
+
+def test_the_batch_copies_flat_properties_as_plain_dicts_that_do_not_share_nested_values(client: weaviate.Client) -> None:
+    flat = FlatProperties({"content": "x", "start_line": 1})
+    nested = FlatProperties({"tags": ["a"]})
+    client.batch.configure(batch_size=None, dynamic=False)  # manual: nothing is sent
+    client.batch.add_data_object(flat, "CodeChunk")
+    client.batch.add_data_object(nested, "CodeChunk")
+    first, second = (item["properties"] for item in client.batch._objects_batch.get_request_body()["objects"])  # noqa: SLF001
+    client.batch.empty_objects()
+    assert type(first) is dict and first == flat and first is not flat
+    assert second == {"tags": ["a"]} and second["tags"] is not nested["tags"]
