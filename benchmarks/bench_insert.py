@@ -47,6 +47,9 @@ from acolyte_lsp.store.schema import ensure_schema  # noqa: E402
 from acolyte_lsp.vectors import to_float32  # noqa: E402
 
 DIMS = 768
+# One event loop for the whole run, as the language server has: a new loop per call
+# would add its set-up to every timing.
+LOOP = asyncio.new_event_loop()
 
 
 def _free_port() -> int:
@@ -103,7 +106,7 @@ def _time_inserter(inserter: WeaviateBatchInserter, n: int, run: int, float32: b
     start = time.perf_counter()
     if float32:
         vectors = to_float32(vectors)
-    result = asyncio.run(inserter.batch_insert(objects, vectors, "CodeChunk", uuids))
+    result = LOOP.run_until_complete(inserter.batch_insert(objects, vectors, "CodeChunk", uuids))
     elapsed = time.perf_counter() - start
     assert result.failed == 0, result.errors[:1]
     return elapsed
@@ -157,7 +160,7 @@ def tuner_trace() -> None:
                 inserter = WeaviateBatchInserter(connect(settings), batch_size=inserter.tuner.size, dynamic=True, timeout_retries=0)
                 inserter.tuner.bound(10, 1000, 0.25)
             objects, vectors, uuids = _objects(2000, run + 10)
-            asyncio.run(inserter.batch_insert(objects, to_float32(vectors), "CodeChunk", uuids))
+            LOOP.run_until_complete(inserter.batch_insert(objects, to_float32(vectors), "CodeChunk", uuids))
             steps = ", ".join(f"{sent}/{seconds:.2f}s→{size}" for sent, seconds, _, size in inserter.tuner.trace)
             print(f"| {latency_ms} ms | {steps} |")
     finally:

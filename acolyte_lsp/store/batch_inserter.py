@@ -56,6 +56,8 @@ _TRANSIENT_MARKERS = (
     "eof",
 )
 _RNG = random.Random()
+# Below this many objects a part is not worth a request of its own (measured in BENCHMARKS.md).
+MIN_SPLIT_OBJECTS = 25
 
 
 class ErrorType:
@@ -302,9 +304,11 @@ class WeaviateBatchInserter:
             return per_request
         if len(self._lanes) == 1:
             return max(total, 1)  # one lane: the client splits by batch_size itself
-        # A call shorter than a batch per lane is spread over the lanes: while Weaviate
-        # works on one part, the next part is being encoded.
-        return max(1, min(per_request, -(-total // len(self._lanes))))
+        # A call shorter than a batch per lane is spread over the lanes (while Weaviate works
+        # on one part, the next is encoded), but not into parts so small that the cost of a
+        # request outweighs the overlap.
+        parts = max(1, min(len(self._lanes), total // MIN_SPLIT_OBJECTS))
+        return max(1, min(per_request, -(-total // parts)))
 
     async def _list_chunks(
         self, objects: list[dict[str, Any]], vectors: Sequence[Sequence[float]] | None, uuids: Sequence[str] | None

@@ -13,6 +13,7 @@ import weaviate
 
 from acolyte_lsp.config import WeaviateSettings
 from acolyte_lsp.store.batch_inserter import (
+    MIN_SPLIT_OBJECTS,
     BatchSizeTuner,
     ErrorType,
     WeaviateBatchInserter,
@@ -413,10 +414,20 @@ async def test_a_call_shorter_than_a_batch_per_client_is_spread_over_every_clien
     clients = [connect(WeaviateSettings(url=test_server.url)) for _ in range(2)]
     ensure_schema(clients[0], CLASS)
     inserter = WeaviateBatchInserter(clients, batch_size=100, dynamic=False)
-    objects, vectors, uuids = chunk_objects(11)
+    objects, vectors, uuids = chunk_objects(61)
     result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
-    assert (result.successful, result.failed) == (11, 0)
-    assert sorted(r.objects for r in test_server.requests_to("POST", "/v1/batch/objects")) == [5, 6]
+    assert (result.successful, result.failed) == (61, 0)
+    assert sorted(r.objects for r in test_server.requests_to("POST", "/v1/batch/objects")) == [30, 31]
+
+
+async def test_a_call_too_short_to_be_worth_two_requests_goes_to_one_client(test_server: WeaviateTestServer) -> None:
+    clients = [connect(WeaviateSettings(url=test_server.url)) for _ in range(2)]
+    ensure_schema(clients[0], CLASS)
+    inserter = WeaviateBatchInserter(clients, batch_size=100, dynamic=False)
+    objects, vectors, uuids = chunk_objects(MIN_SPLIT_OBJECTS + 5)
+    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    assert result.successful == MIN_SPLIT_OBJECTS + 5
+    assert [r.objects for r in test_server.requests_to("POST", "/v1/batch/objects")] == [MIN_SPLIT_OBJECTS + 5]
 
 
 async def test_a_stream_is_consumed_batch_by_batch_with_back_pressure(
