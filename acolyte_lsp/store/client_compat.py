@@ -12,7 +12,10 @@
    requests session so bodies go through `wire_json` (orjson, vectors at
    float32 precision) and replies are decoded by it. This relies on the client
    keeping its session in `_connection._session`, calling it with `json=`, and
-   passing a list vector through `add_data_object` unchanged.
+   passing a list vector through `add_data_object` unchanged. Batch replies
+   are decoded without the vectors Weaviate echoes (`decode_batch_reply`);
+   nothing of ours reads them, and we never set `weaviate_error_retries`,
+   the one client feature that would.
 
 5. `add_data_object` deep-copies every object's properties (`copy.deepcopy`,
    about 30 µs for a chunk's ten fields). `FlatProperties` answers that copy
@@ -89,7 +92,8 @@ def _with_fast_json(send: Callable[..., requests.Response]) -> Callable[..., req
             if not any(name.lower() == "content-type" for name in headers):
                 headers["Content-Type"] = "application/json"
         response = send(method, url, *args, headers=headers, **kwargs)
-        response.__class__ = _FastJSONResponse  # same layout; only `json()` differs
+        # Same layout; only `json()` differs.
+        response.__class__ = _BatchReply if method == "POST" and url.endswith("/v1/batch/objects") else _FastJSONResponse
         return response
 
     return request
@@ -100,10 +104,22 @@ class _FastJSONResponse(requests.Response):
 
     def json(self, **kwargs: Any) -> Any:
         try:
-            return wire_json.decode(self.content)
+            return self._decoded(self.content)
         except ValueError as err:
             # The client catches requests' own error type, not orjson's.
             raise requests.exceptions.JSONDecodeError(str(err), self.text, 0) from err
+
+    @staticmethod
+    def _decoded(content: bytes) -> Any:
+        return wire_json.decode(content)
+
+
+class _BatchReply(_FastJSONResponse):
+    """A batch reply: the objects' echoed vectors are left undecoded (our callback reads ids and results)."""
+
+    @staticmethod
+    def _decoded(content: bytes) -> Any:
+        return wire_json.decode_batch_reply(content)
 
 
 _IMMUTABLE = (str, int, float, bool, type(None))

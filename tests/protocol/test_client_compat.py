@@ -131,3 +131,15 @@ def test_the_batch_copies_flat_properties_as_plain_dicts_that_do_not_share_neste
     client.batch.empty_objects()
     assert type(first) is dict and first == flat and first is not flat
     assert second == {"tags": ["a"]} and second["tags"] is not nested["tags"]
+
+
+def test_batch_replies_reach_the_callback_without_their_echoed_vectors(weaviate_url: str, class_name: str) -> None:
+    client = connect(WeaviateSettings(url=weaviate_url))
+    ensure_schema(client, class_name)
+    seen: list[dict[str, Any]] = []
+    client.batch.configure(batch_size=10, dynamic=False, callback=seen.extend)
+    with client.batch as batch:
+        batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[0.5] * 768])[0])
+    [item] = seen
+    assert item["vector"] == wire_json.VECTOR_NOT_DECODED
+    assert "errors" not in (item.get("result") or {})

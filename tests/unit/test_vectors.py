@@ -66,3 +66,30 @@ def test_numpy_rows_from_a_model_are_taken_as_they_are() -> None:
     rows = np.asarray([[0.25, 0.5]], dtype=np.float32)
     [vector] = to_float32(list(rows))
     assert isinstance(vector, Float32Vector) and vector == [0.25, 0.5]
+
+
+def _reply(*objects: dict) -> bytes:
+    return wire_json.encode([{**o, "result": {"status": "SUCCESS"}} for o in objects])
+
+
+def test_a_batch_reply_is_decoded_without_the_echoed_vectors() -> None:
+    reply = _reply(
+        {"id": "a", "properties": {"content": 'say "vector":[1] here'}, "vector": to_float32([[0.1, -2e-7]])[0]},
+        {"id": "b", "properties": {}, "vector": to_float32([[1.0, 2.0]])[0]},
+    )
+    decoded = wire_json.decode_batch_reply(reply)
+    assert [o["vector"] for o in decoded] == [wire_json.VECTOR_NOT_DECODED] * 2
+    assert decoded[0]["properties"]["content"] == 'say "vector":[1] here'
+    assert [o["id"] for o in decoded] == ["a", "b"] and decoded[1]["result"] == {"status": "SUCCESS"}
+
+
+@pytest.mark.parametrize("vector", [[[1.0], [2.0]], ["x]", 1], []])
+def test_a_vector_key_holding_anything_but_numbers_is_decoded_as_it_is(vector: list) -> None:
+    decoded = wire_json.decode_batch_reply(_reply({"id": "a", "properties": {"vector": vector}}))
+    assert decoded[0]["properties"]["vector"] == vector
+
+
+def test_a_batch_reply_without_vectors_is_decoded_whole() -> None:
+    assert wire_json.decode_batch_reply(_reply({"id": "a", "properties": {}})) == [
+        {"id": "a", "properties": {}, "result": {"status": "SUCCESS"}}
+    ]

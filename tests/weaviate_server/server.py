@@ -151,7 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urlparse(self.path)
         owner = self.server.owner
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        with owner.work_lock:
+            raw = self.rfile.read(length) if length else b""
         record = RequestRecord(method, parsed.path, query=parsed.query)
         owner.record(record)
         if owner.faults.latency_s:
@@ -169,19 +170,24 @@ class _Handler(BaseHTTPRequestHandler):
             elif rule.action == "status":
                 self._send(rule.status, {"error": [{"message": rule.message}]})
                 return
+        with owner.work_lock:
+            self._answer(method, parsed.path, parsed.query, raw, record)
+
+    def _answer(self, method: str, path: str, query: str, raw: bytes, record: RequestRecord) -> None:
+        owner = self.server.owner
         try:
-            body = _decode_body(parsed.path, raw) if raw else None
+            body = _decode_body(path, raw) if raw else None
         except (orjson.JSONDecodeError, BodyParseError) as err:
             # go-swagger's answer when the body does not decode into the route's Go types.
             self._send(422, {"code": 602, "message": f'parsing body body from "" failed, because {err}'})
             return
-        if owner.api_key and not parsed.path.startswith("/v1/.well-known/"):
+        if owner.api_key and not path.startswith("/v1/.well-known/"):
             if self.headers.get("Authorization") != f"Bearer {owner.api_key}":
                 # Weaviate's API-key auth answers 401 with an ErrorResponse.
                 self._send(401, {"error": [{"message": "unauthorized: invalid api key"}]})
                 return
         try:
-            status, payload = owner.route(method, parsed.path, parse_qs(parsed.query), body, record)
+            status, payload = owner.route(method, path, parse_qs(query), body, record)
         except WeaviateError as err:
             status, payload = err.status, {"error": [{"message": err.message}]}
         self._send(status, payload)
@@ -272,6 +278,10 @@ class WeaviateTestServer:
         self.in_flight = 0
         self.peak_in_flight = 0  # most requests handled at once (shows client-side parallelism)
         self.stopping = threading.Event()
+        # Requests wait (latency, delays) side by side but compute one at a time: Python
+        # threads would only take turns on the GIL, and a thread waiting for the GIL between
+        # the reads of a large body stalls far longer than it waits here.
+        self.work_lock = threading.Lock()
         self._requests_lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
