@@ -10,10 +10,12 @@ vectors (what a real embedding model produces).
   (c) ours        `--ours-clients` clients in parallel, each with its lock, `--ours-batch-size`,
                   vectors converted to float32 (what Weaviate stores) inside the timed region,
                   bodies and replies through `wire_json` (orjson)
-  ceiling         the same batches as (c) sends, encoded before the clock starts, posted by a
-                  bare `requests` session one after another, replies decoded with orjson
+  ceiling         the same batches as standard JSON, encoded before the clock starts, posted by
+                  a bare `requests` session one after another, replies decoded with orjson
+  f32 ceiling     the same, with exactly the bytes (c) sends (float32 vectors via `wire_json`)
 
 Usage: python benchmarks/bench_insert.py [--sizes 10,100,1000,10000] [--latencies 0,5,20] [--repeat 3]
+       python benchmarks/bench_insert.py --wire-cost | --tuner-trace
 Prints Markdown for BENCHMARKS.md (median of --repeat runs per cell).
 """
 
@@ -47,6 +49,7 @@ from acolyte_lsp.store.schema import ensure_schema  # noqa: E402
 from acolyte_lsp.vectors import to_float32  # noqa: E402
 
 DIMS = 768
+TRACE_OBJECTS = 6000  # per setting: enough for the tuner to settle
 # One event loop for the whole run, as the language server has: a new loop per call
 # would add its set-up to every timing.
 LOOP = asyncio.new_event_loop()
@@ -112,24 +115,30 @@ def _time_inserter(inserter: WeaviateBatchInserter, n: int, run: int, float32: b
     return elapsed
 
 
-def _bodies(n: int, run: int, batch_size: int, encode: Any) -> list[bytes]:
+def _bodies(n: int, run: int, batch_size: int, float32: bool) -> list[bytes]:
+    """The batch bodies for `n` objects: standard JSON at full precision, or exactly what (c) sends."""
     objects, vectors, uuids = _objects(n, run)
+    if float32:
+        vectors = to_float32(vectors)
+    encode = wire_json.encode if float32 else (lambda body: json.dumps(body).encode())
     return [
         encode(
             {
+                "fields": ["ALL"],
                 "objects": [
-                    {"class": "CodeChunk", "id": u, "properties": o, "vector": v}
+                    {"class": "CodeChunk", "properties": o, "id": u, "vector": v}
                     for o, v, u in zip(objects[i : i + batch_size], vectors[i : i + batch_size], uuids[i : i + batch_size])
-                ]
+                ],
             }
         )
         for i in range(0, n, batch_size)
     ]
 
 
-def _time_ceiling(url: str, n: int, run: int, batch_size: int) -> float:
-    bodies = _bodies(n, run, batch_size, lambda body: wire_json.encode({**body, "objects": [
-        {**o, "vector": to_float32([o["vector"]])[0]} for o in body["objects"]]}))
+def _time_ceiling(url: str, n: int, run: int, batch_size: int, float32: bool) -> float:
+    """Pre-encoded bodies posted back to back by a bare `requests` session; each reply is read and
+    decoded (with orjson, the fastest decoder we have), as any client must to learn per-object errors."""
+    bodies = _bodies(n, run, batch_size, float32)
     with requests.Session() as session:
         start = time.perf_counter()
         for body in bodies:
@@ -140,7 +149,7 @@ def _time_ceiling(url: str, n: int, run: int, batch_size: int) -> float:
 
 
 def tuner_trace() -> None:
-    """The batch-size tuner on 4,000 objects, target 0.25 s per request, as the server slows down."""
+    """The batch-size tuner, target 0.25 s per request, on a fast server and then a slow one."""
     print("| server latency per request | batch sizes chosen, in order (objects sent / seconds → next size) |")
     print("|---|---|")
     proc, url = _start_server(0)
@@ -159,13 +168,73 @@ def tuner_trace() -> None:
                 ensure_schema(connect(settings), "CodeChunk")
                 inserter = WeaviateBatchInserter(connect(settings), batch_size=inserter.tuner.size, dynamic=True, timeout_retries=0)
                 inserter.tuner.bound(10, 1000, 0.25)
-            objects, vectors, uuids = _objects(2000, run + 10)
+            objects, vectors, uuids = _objects(TRACE_OBJECTS, run + 10)
             LOOP.run_until_complete(inserter.batch_insert(objects, to_float32(vectors), "CodeChunk", uuids))
             steps = ", ".join(f"{sent}/{seconds:.2f}s→{size}" for sent, seconds, _, size in inserter.tuner.trace)
             print(f"| {latency_ms} ms | {steps} |")
     finally:
         proc.kill()
         proc.wait()
+
+
+def wire_cost() -> None:
+    """Where the client's time goes for 1,000 dense objects in batches of 100, and what each step saves."""
+    objects, vectors, uuids = _objects(1000, 7)
+
+    def best(f: Any, repeat: int = 5) -> float:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    def body(vecs: Any, i: int) -> dict[str, Any]:
+        return {"objects": [{"class": "CodeChunk", "properties": o, "id": u, "vector": v}
+                            for o, v, u in zip(objects[i : i + 100], vecs[i : i + 100], uuids[i : i + 100])]}
+
+    f32 = to_float32(vectors)
+    full_bodies = [json.dumps(body(vectors, i)).encode() for i in range(0, 1000, 100)]
+    f32_bodies = [wire_json.encode(body(f32, i)) for i in range(0, 1000, 100)]
+    # Weaviate's reply echoes every object with its vector as float32, whatever precision was sent.
+    echoes = [wire_json.encode([{**o, "result": {"status": "SUCCESS"}} for o in wire_json.decode(b)["objects"]])
+              for b in f32_bodies]
+    size = lambda bodies: sum(map(len, bodies)) / 1000 / 1024  # noqa: E731 - KB per object
+    rows = [
+        ("encode, standard library, full precision (the seed)",
+         best(lambda: [json.dumps(body(vectors, i)) for i in range(0, 1000, 100)]), f"{size(full_bodies):.1f} KB/object"),
+        ("convert to float32 (`to_float32`, in the indexer's prepare stage)", best(lambda: to_float32(vectors)), ""),
+        ("encode, `wire_json` (orjson), float32 shortest form",
+         best(lambda: [wire_json.encode(body(f32, i)) for i in range(0, 1000, 100)]), f"{size(f32_bodies):.1f} KB/object"),
+        ("decode the replies, standard library", best(lambda: [json.loads(e) for e in echoes]), f"{size(echoes):.1f} KB/object"),
+        ("decode the replies, orjson", best(lambda: [wire_json.decode(e) for e in echoes]), ""),
+        ("decode the replies, `decode_batch_reply` (echoed vectors left undecoded)",
+         best(lambda: [wire_json.decode_batch_reply(e) for e in echoes]), ""),
+    ]
+    proc, url = _start_server(0)
+    try:
+        settings = WeaviateSettings(url=url, read_timeout_s=120)
+        ensure_schema(connect(settings), "CodeChunk")
+        for label, fast, vecs in (
+            ("whole insert, one client, the client's own JSON, full precision", False, vectors),
+            ("whole insert, one client, `wire_json`, float32 (conversion included)", True, None),
+        ):
+            inserter = WeaviateBatchInserter(connect(settings, fast_json=fast), batch_size=100, max_retries=0)
+
+            def insert() -> None:
+                vs = vecs if vecs is not None else to_float32(vectors)
+                result = LOOP.run_until_complete(inserter.batch_insert(objects, vs, "CodeChunk", uuids))
+                assert result.failed == 0, result.errors[:1]
+
+            rows.append((label, best(insert), ""))
+            inserter.close()
+    finally:
+        proc.kill()
+        proc.wait()
+    print("| step (1,000 objects, batches of 100) | time | size |")
+    print("|---|---|---|")
+    for label, seconds, note in rows:
+        print(f"| {label} | {seconds * 1000:.0f} ms | {note} |")
 
 
 def main() -> None:
@@ -175,18 +244,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ours-clients", type=int, default=2)
     parser.add_argument("--ours-batch-size", type=int, default=100)
-    parser.add_argument("--max-individual", type=int, default=1000, help="skip one-per-request above this size")
+    parser.add_argument("--individual-repeat-above", type=int, default=1000,
+                        help="one-per-request runs once (not --repeat times) above this size: minutes per run")
     parser.add_argument("--tuner-trace", action="store_true", help="only show the batch-size tuner at work")
+    parser.add_argument("--wire-cost", action="store_true", help="only show where the client's time goes")
     args = parser.parse_args()
     if args.tuner_trace:
         tuner_trace()
+        return
+    if args.wire_cost:
+        wire_cost()
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     latencies = [float(s) for s in args.latencies.split(",")]
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; median of {args.repeat} runs; "
           f"(c) uses {args.ours_clients} clients, batch size {args.ours_batch_size}\n")
-    print("| latency | objects | (a) obj/s | (b) obj/s | (c) obj/s | ceiling obj/s | b/a | c/a | c/b | c/ceiling |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| latency | objects | (a) obj/s | (b) obj/s | (c) obj/s | ceiling obj/s | f32 ceiling obj/s "
+          "| b/a | c/a | c/b | c/ceiling | c/f32 ceiling |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for latency in latencies:
         proc, url = _start_server(latency)
         try:
@@ -205,28 +280,23 @@ def main() -> None:
                 ),
             }
             for n in sizes:
-                rates: dict[str, float | None] = {}
+                rates: dict[str, float] = {}
                 for name, inserter in inserters.items():
-                    if name == "a" and n > args.max_individual:
-                        rates[name] = None
-                        continue
-                    times = [_time_inserter(inserter, n, run, float32=name == "c") for run in range(args.repeat)]
+                    repeat = 1 if name == "a" and n > args.individual_repeat_above else args.repeat
+                    times = [_time_inserter(inserter, n, run, float32=name == "c") for run in range(repeat)]
                     rates[name] = n / statistics.median(times)
-                rates["ceiling"] = n / statistics.median(
-                    _time_ceiling(url, n, run, args.ours_batch_size) for run in range(args.repeat)
-                )
-
-                def fmt(v: float | None) -> str:
-                    return "n/a" if v is None else f"{v:,.0f}"
+                for name, float32 in (("ceiling", False), ("f32", True)):
+                    rates[name] = n / statistics.median(
+                        _time_ceiling(url, n, run, args.ours_batch_size, float32) for run in range(args.repeat)
+                    )
 
                 def ratio(x: str, y: str) -> str:
-                    a, b = rates[x], rates[y]
-                    return "n/a" if a is None or b is None else f"{a / b:.2f}"
+                    return f"{rates[x] / rates[y]:.2f}"
 
                 print(
-                    f"| {latency:g} ms | {n:,} | {fmt(rates['a'])} | {fmt(rates['b'])} | {fmt(rates['c'])} | "
-                    f"{fmt(rates['ceiling'])} | {ratio('b', 'a')} | {ratio('c', 'a')} | {ratio('c', 'b')} | "
-                    f"{ratio('c', 'ceiling')} |",
+                    f"| {latency:g} ms | {n:,} | {rates['a']:,.0f} | {rates['b']:,.0f} | {rates['c']:,.0f} | "
+                    f"{rates['ceiling']:,.0f} | {rates['f32']:,.0f} | {ratio('b', 'a')} | {ratio('c', 'a')} | "
+                    f"{ratio('c', 'b')} | {ratio('c', 'ceiling')} | {ratio('c', 'f32')} |",
                     flush=True,
                 )
             for inserter in inserters.values():
