@@ -8,6 +8,7 @@ which is enough for lexical-semantic retrieval of code and for tests.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -39,15 +40,19 @@ class Embedder(Protocol):
         ...
 
 
-def _features(text: str) -> list[str]:
-    features: list[str] = []
-    for token in _TOKEN.findall(text):
-        lowered = token.lower()
-        features.append(lowered)
-        parts = [p.lower() for piece in token.split("_") for p in _CAMEL.findall(piece)]
-        if len(parts) > 1:
-            features.extend(parts)
-    return features
+@functools.lru_cache(maxsize=1 << 16)
+def _token_features(token: str, dimensions: int) -> tuple[tuple[int, float], ...]:
+    """(bucket, sign) of a token and of its sub-words; cached, as code repeats its identifiers."""
+    lowered = token.lower()
+    features = [lowered]
+    parts = [p.lower() for piece in token.split("_") for p in _CAMEL.findall(piece)]
+    if len(parts) > 1:
+        features.extend(parts)
+    out = []
+    for feature in features:
+        digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+        out.append((int.from_bytes(digest[:4], "little") % dimensions, 1.0 if digest[4] & 1 else -1.0))
+    return tuple(out)
 
 
 class HashEmbedder:
@@ -65,11 +70,9 @@ class HashEmbedder:
     def embed_one(self, text: str) -> list[float]:
         """The unit-length vector of one text (all zeros for text without tokens)."""
         vector = [0.0] * self._dimensions
-        for feature in _features(text):
-            digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-            bucket = int.from_bytes(digest[:4], "little") % self._dimensions
-            sign = 1.0 if digest[4] & 1 else -1.0
-            vector[bucket] += sign
+        for token in _TOKEN.findall(text):
+            for bucket, sign in _token_features(token, self._dimensions):
+                vector[bucket] += sign
         norm = math.sqrt(sum(v * v for v in vector))
         if norm == 0.0:
             return vector
