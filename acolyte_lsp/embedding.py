@@ -40,7 +40,7 @@ class Embedder(Protocol):
         ...
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)  # a few MiB: the common identifiers, not every one
 def _token_features(token: str, dimensions: int) -> tuple[tuple[int, float], ...]:
     """(bucket, sign) of a token and of its sub-words; cached, as code repeats its identifiers."""
     lowered = token.lower()
