@@ -469,9 +469,13 @@ class WeaviateBatchInserter:
                 except (TypeError, ValueError) as err:
                     outcome.fail(i, str(err), ErrorType.INVALID_OBJECT)
             batch.flush()
-        except (requests.exceptions.RequestException, WeaviateBaseError) as err:
+        except (requests.exceptions.RequestException, WeaviateBaseError, TypeError) as err:
+            # TypeError: a property JSON cannot hold; one by one, only its object fails.
             reset_after_failure(batch)
             return _describe_failure(err)
+        except BaseException:
+            reset_after_failure(batch)  # nothing of this batch may ride along with the next one
+            raise
         return None
 
     def _insert_one(
@@ -573,6 +577,8 @@ def _describe_failure(err: BaseException) -> tuple[str, str]:
     if isinstance(err, UnexpectedStatusCodeException):
         error_type = ErrorType.SERVER_ERROR if err.status_code >= 500 else ErrorType.REJECTED
         return (_weaviate_message(err), error_type)
+    if isinstance(err, TypeError):
+        return (f"cannot be sent as JSON: {err}", ErrorType.INVALID_OBJECT)
     return (str(err), ErrorType.SERVER_ERROR)
 
 

@@ -114,6 +114,21 @@ async def test_a_vector_float32_cannot_hold_fails_its_object_and_never_reaches_w
     assert _count(client, class_name) == 3
 
 
+async def test_a_property_json_cannot_hold_fails_only_its_object(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(6)
+    objects[4]["chunk_name"] = {1, 2}  # a set: no JSON form
+    inserter = _inserter(client)
+    result = await inserter.batch_insert(objects, vectors, class_name, uuids)
+    [error] = result.errors
+    assert (error["index"], error["error_type"]) == (4, ErrorType.INVALID_OBJECT)
+    assert "not JSON serializable" in error["error"]
+    assert result.successful == 5 and _count(client, class_name) == 5
+    objects[4]["chunk_name"] = "fixed"
+    again = await inserter.batch_insert(objects, vectors, class_name, uuids)
+    assert (again.successful, again.failed) == (6, 0), "the failed batch left nothing behind"
+
+
 async def test_individual_mode_uses_one_request_per_object(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
     objects, vectors, uuids = chunk_objects(6)
     objects[2]["start_line"] = "x"
