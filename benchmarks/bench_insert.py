@@ -15,7 +15,7 @@ vectors (what a real embedding model produces).
   f32 ceiling     the same, with exactly the bytes (c) sends (float32 vectors via `wire_json`)
 
 Usage: python benchmarks/bench_insert.py [--sizes 10,100,1000,10000] [--latencies 0,5,20] [--repeat 3]
-       python benchmarks/bench_insert.py --wire-cost | --tuner-trace
+       python benchmarks/bench_insert.py --wire-cost | --tuner-trace | --split
 Prints Markdown for BENCHMARKS.md (median of --repeat runs per cell).
 """
 
@@ -237,6 +237,30 @@ def wire_cost() -> None:
         print(f"| {label} | {seconds * 1000:.0f} ms | {note} |")
 
 
+def split_threshold() -> None:
+    """Two clients: a short call sent as one request, or split into one part per client."""
+    import acolyte_lsp.store.batch_inserter as batch_inserter
+
+    proc, url = _start_server(0)
+    try:
+        settings = WeaviateSettings(url=url, read_timeout_s=120)
+        ensure_schema(connect(settings), "CodeChunk")
+        inserter = WeaviateBatchInserter([connect(settings) for _ in range(2)], batch_size=100, dynamic=False)
+        print("| objects in the call | one request, obj/s | split over 2 clients, obj/s | split / one |")
+        print("|---|---|---|---|")
+        for n in (10, 20, 30, 50, 100):
+            rates = {}
+            for name, threshold in (("one", 10**9), ("split", 1)):
+                batch_inserter.MIN_SPLIT_OBJECTS = threshold
+                times = [_time_inserter(inserter, n, run, float32=True) for run in range(15)]
+                rates[name] = n / statistics.median(times)
+            print(f"| {n} | {rates['one']:,.0f} | {rates['split']:,.0f} | {rates['split'] / rates['one']:.2f} |")
+        inserter.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10,100,1000,10000")
@@ -248,12 +272,16 @@ def main() -> None:
                         help="one-per-request runs once (not --repeat times) above this size: minutes per run")
     parser.add_argument("--tuner-trace", action="store_true", help="only show the batch-size tuner at work")
     parser.add_argument("--wire-cost", action="store_true", help="only show where the client's time goes")
+    parser.add_argument("--split", action="store_true", help="only compare short calls split over 2 clients or not")
     args = parser.parse_args()
     if args.tuner_trace:
         tuner_trace()
         return
     if args.wire_cost:
         wire_cost()
+        return
+    if args.split:
+        split_threshold()
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     latencies = [float(s) for s in args.latencies.split(",")]
