@@ -361,15 +361,17 @@ class WeaviateBatchInserter:
                 config = dataclasses.replace(config, batch_size=max(len(data_objects), 2), dynamic=False)
             started = time.perf_counter()
             outcome = _Outcome(len(data_objects), {u: i for i, u in enumerate(ids)})
-            vectors = _float32_vectors(outcome, vectors)
+            wire_vectors = _float32_vectors(outcome, vectors)
             fell_back = False
             if config.batch_size == 1:
                 for i in range(len(data_objects)):
                     if i in outcome.confirmed:  # refused before sending
                         continue
-                    self._insert_one(lane.client, config, outcome, i, data_objects, vectors, class_name, ids)
+                    self._insert_one(lane.client, config, outcome, i, data_objects, wire_vectors, class_name, ids)
             else:
-                fell_back = not self._insert_batched(lane.client, config, outcome, data_objects, vectors, class_name, ids)
+                fell_back = not self._insert_batched(
+                    lane.client, config, outcome, data_objects, wire_vectors, class_name, ids
+                )
             result = self._result(outcome, data_objects, fell_back)
             if tuned:
                 busy = fell_back or any(_is_busy_answer(e["error"], e["error_type"]) for e in result.errors)
@@ -388,7 +390,7 @@ class WeaviateBatchInserter:
         config: BatchConfig,
         outcome: _Outcome,
         data_objects: list[dict[str, Any]],
-        vectors: Sequence[Sequence[float]] | None,
+        vectors: Sequence[Float32Vector | None] | None,
         class_name: str,
         ids: list[str],
     ) -> bool:
@@ -439,7 +441,7 @@ class WeaviateBatchInserter:
         outcome: _Outcome,
         indices: list[int],
         data_objects: list[dict[str, Any]],
-        vectors: Sequence[Sequence[float]] | None,
+        vectors: Sequence[Float32Vector | None] | None,
         class_name: str,
         ids: list[str],
     ) -> tuple[str, str] | None:
@@ -485,7 +487,7 @@ class WeaviateBatchInserter:
         outcome: _Outcome,
         i: int,
         data_objects: list[dict[str, Any]],
-        vectors: Sequence[Sequence[float]] | None,
+        vectors: Sequence[Float32Vector | None] | None,
         class_name: str,
         ids: list[str],
         batch_error: tuple[str, str] | None = None,

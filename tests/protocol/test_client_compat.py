@@ -9,13 +9,22 @@ import requests
 import weaviate
 from requests.adapters import HTTPAdapter
 from weaviate.batch import Batch
-from weaviate.exceptions import ResponseCannotBeDecodedException, UnexpectedStatusCodeException
+from weaviate.exceptions import (
+    ResponseCannotBeDecodedException,
+    UnexpectedStatusCodeException,
+)
 from weaviate.util import get_vector
 
 from acolyte_lsp.config import WeaviateSettings
 from acolyte_lsp.store import wire_json
 from acolyte_lsp.store.client import connect
-from acolyte_lsp.store.client_compat import PRIVATE_QUEUES, FlatProperties, close_client, reset_after_failure, weaviate_error_messages
+from acolyte_lsp.store.client_compat import (
+    PRIVATE_QUEUES,
+    FlatProperties,
+    close_client,
+    reset_after_failure,
+    weaviate_error_messages,
+)
 from acolyte_lsp.store.schema import ensure_schema
 from acolyte_lsp.vectors import to_float32
 
