@@ -81,26 +81,25 @@ def test_the_client_passes_a_list_vector_through_unchanged() -> None:
     assert get_vector(vector) is vector  # else the float32 array would not reach the encoder
 
 
-def test_fast_json_puts_float32_vectors_on_the_wire_in_shortest_form(weaviate_url: str, class_name: str) -> None:
-    client = connect(WeaviateSettings(url=weaviate_url))
+def _batch_body_on_the_wire(weaviate_url: str, class_name: str, fast_json: bool) -> bytes:
+    """The body of a one-object batch whose vector is 768 times float32(1/3)."""
+    client = connect(WeaviateSettings(url=weaviate_url), fast_json=fast_json)
     ensure_schema(client, class_name)
     recorder = _BodyRecorder()
     client._connection._session.mount("http://", recorder)  # noqa: SLF001 - observing the wire
     with client.batch as batch:
         batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[1 / 3] * 768])[0])
     [body] = [b for b in recorder.bodies if b'"objects"' in b]
+    return body
+
+
+def test_fast_json_puts_float32_vectors_on_the_wire_in_shortest_form(weaviate_url: str, class_name: str) -> None:
+    body = _batch_body_on_the_wire(weaviate_url, class_name, fast_json=True)
     assert b"[0.33333334,0.33333334," in body and b"0.3333333333333333" not in body
 
 
 def test_without_fast_json_the_client_writes_every_double_in_full(weaviate_url: str, class_name: str) -> None:
-    client = connect(WeaviateSettings(url=weaviate_url), fast_json=False)
-    ensure_schema(client, class_name)
-    recorder = _BodyRecorder()
-    client._connection._session.mount("http://", recorder)  # noqa: SLF001
-    with client.batch as batch:
-        batch.add_data_object({"content": "x"}, class_name, vector=to_float32([[1 / 3] * 768])[0])
-    [body] = [b for b in recorder.bodies if b'"objects"' in b]
-    assert b"0.3333333333333333" in body
+    assert b"0.3333333333333333" in _batch_body_on_the_wire(weaviate_url, class_name, fast_json=False)
 
 
 def test_fast_json_decodes_the_replies(weaviate_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
