@@ -115,24 +115,26 @@ def _time_inserter(inserter: WeaviateBatchInserter, n: int, run: int, float32: b
     return elapsed
 
 
+def _payloads(objects: list[dict[str, Any]], vectors: Any, uuids: list[str], batch_size: int) -> list[dict[str, Any]]:
+    """The `POST /v1/batch/objects` bodies, as the v3 client builds them, before encoding."""
+    return [
+        {
+            "fields": ["ALL"],
+            "objects": [
+                {"class": "CodeChunk", "properties": o, "id": u, "vector": v}
+                for o, v, u in zip(objects[i : i + batch_size], vectors[i : i + batch_size], uuids[i : i + batch_size])
+            ],
+        }
+        for i in range(0, len(objects), batch_size)
+    ]
+
+
 def _bodies(n: int, run: int, batch_size: int, float32: bool) -> list[bytes]:
     """The batch bodies for `n` objects: standard JSON at full precision, or exactly what (c) sends."""
     objects, vectors, uuids = _objects(n, run)
     if float32:
-        vectors = to_float32(vectors)
-    encode = wire_json.encode if float32 else (lambda body: json.dumps(body).encode())
-    return [
-        encode(
-            {
-                "fields": ["ALL"],
-                "objects": [
-                    {"class": "CodeChunk", "properties": o, "id": u, "vector": v}
-                    for o, v, u in zip(objects[i : i + batch_size], vectors[i : i + batch_size], uuids[i : i + batch_size])
-                ],
-            }
-        )
-        for i in range(0, n, batch_size)
-    ]
+        return [wire_json.encode(p) for p in _payloads(objects, to_float32(vectors), uuids, batch_size)]
+    return [json.dumps(p).encode() for p in _payloads(objects, vectors, uuids, batch_size)]
 
 
 def _time_ceiling(url: str, n: int, run: int, batch_size: int, float32: bool) -> float:
@@ -189,23 +191,20 @@ def wire_cost() -> None:
             times.append(time.perf_counter() - start)
         return min(times)
 
-    def body(vecs: Any, i: int) -> dict[str, Any]:
-        return {"objects": [{"class": "CodeChunk", "properties": o, "id": u, "vector": v}
-                            for o, v, u in zip(objects[i : i + 100], vecs[i : i + 100], uuids[i : i + 100])]}
-
-    f32 = to_float32(vectors)
-    full_bodies = [json.dumps(body(vectors, i)).encode() for i in range(0, 1000, 100)]
-    f32_bodies = [wire_json.encode(body(f32, i)) for i in range(0, 1000, 100)]
+    full = _payloads(objects, vectors, uuids, 100)
+    f32 = _payloads(objects, to_float32(vectors), uuids, 100)
+    full_bodies = [json.dumps(p).encode() for p in full]
+    f32_bodies = [wire_json.encode(p) for p in f32]
     # Weaviate's reply echoes every object with its vector as float32, whatever precision was sent.
     echoes = [wire_json.encode([{**o, "result": {"status": "SUCCESS"}} for o in wire_json.decode(b)["objects"]])
               for b in f32_bodies]
     size = lambda bodies: sum(map(len, bodies)) / 1000 / 1024  # noqa: E731 - KB per object
     rows = [
         ("encode, standard library, full precision (the seed)",
-         best(lambda: [json.dumps(body(vectors, i)) for i in range(0, 1000, 100)]), f"{size(full_bodies):.1f} KB/object"),
+         best(lambda: [json.dumps(p) for p in full]), f"{size(full_bodies):.1f} KB/object"),
         ("convert to float32 (`to_float32`, in the indexer's prepare stage)", best(lambda: to_float32(vectors)), ""),
         ("encode, `wire_json` (orjson), float32 shortest form",
-         best(lambda: [wire_json.encode(body(f32, i)) for i in range(0, 1000, 100)]), f"{size(f32_bodies):.1f} KB/object"),
+         best(lambda: [wire_json.encode(p) for p in f32]), f"{size(f32_bodies):.1f} KB/object"),
         ("decode the replies, standard library", best(lambda: [json.loads(e) for e in echoes]), f"{size(echoes):.1f} KB/object"),
         ("decode the replies, orjson", best(lambda: [wire_json.decode(e) for e in echoes]), ""),
         ("decode the replies, `decode_batch_reply` (echoed vectors left undecoded)",
