@@ -34,7 +34,8 @@ class WeaviateSettings:
     """Where Weaviate is and how the v3 client's batch is configured."""
 
     url: str = "http://localhost:8080"
-    api_key: str | None = field(default=None, metadata={"secret": True})
+    # Never in a repr: settings objects end up in logs and tracebacks.
+    api_key: str | None = field(default=None, repr=False, metadata={"secret": True})
     class_name: str = "CodeChunk"
     num_workers: int = field(default=2, metadata={"min": 1})
     dynamic_batching: bool = True
@@ -266,26 +267,68 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _located_tree(node: yaml.Node) -> Any:
-    """Turn a composed YAML node into plain values wrapped with their positions."""
-    line, col = node.start_mark.line + 1, node.start_mark.column + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
-            located = _located_tree(value_node)
-            # Problems point at the key's line: that is what a reader looks for.
-            located.line, located.column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            result[str(key)] = located
-        return _Located(result, line, col)
-    if isinstance(node, yaml.SequenceNode):
-        return _Located([_located_tree(v) for v in node.value], line, col)
-    value = yaml.safe_load(yaml.serialize(node))
-    return _Located(value, line, col)
+# A `.acolyte` is a few dozen lines. These bounds keep a hostile one (a cloned
+# repository can carry anything) from costing more than a few milliseconds: YAML
+# aliases let 600 bytes stand for billions of values ("billion laughs").
+MAX_SETTINGS_BYTES = 64 * 1024
+MAX_SETTINGS_VALUES = 10_000  # values visited, each alias use counted again
+MAX_SETTINGS_DEPTH = 32
+
+
+class _TooComplex(Exception):
+    """The YAML would take more than the bounds above to read."""
+
+
+class _TreeBuilder:
+    """Turns a composed YAML node into plain values wrapped with their positions, within bounds."""
+
+    def __init__(self) -> None:
+        self._visited = 0
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, depth: int = 0) -> _Located:
+        self._visited += 1
+        if self._visited > MAX_SETTINGS_VALUES:
+            raise _TooComplex(
+                f"more than {MAX_SETTINGS_VALUES:,} values once YAML aliases are expanded; "
+                "settings are read on defaults (remove the anchors and aliases)"
+            )
+        if depth > MAX_SETTINGS_DEPTH:
+            raise _TooComplex(f"nested more than {MAX_SETTINGS_DEPTH} levels deep; settings are read on defaults")
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise _TooComplex(f"line {key_node.start_mark.line + 1}: a key must be a plain name")
+                key = self._scalar(key_node)
+                located = self.build(value_node, depth + 1)
+                # Problems point at the key's line: that is what a reader looks for.
+                located.line, located.column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                result[str(key)] = located
+            return _Located(result, line, col)
+        if isinstance(node, yaml.SequenceNode):
+            return _Located([self.build(v, depth + 1) for v in node.value], line, col)
+        return _Located(self._scalar(node), line, col)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        return self._constructor.construct_object(node, deep=True)
 
 
 def parse_acolyte_yaml(text: str, source: str = CONFIG_FILE_NAME) -> tuple[Settings, list[ConfigProblem]]:
-    """Parse `.acolyte` text onto the defaults; problems carry 1-based lines."""
+    """Parse `.acolyte` text onto the defaults; problems carry 1-based lines.
+
+    Bounded in size, depth and alias expansion: a hostile file is reported as a
+    problem and the defaults are used.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_SETTINGS_BYTES:
+        return Settings(), [
+            ConfigProblem(
+                source, "", f"too large ({size // 1024} KB; settings files hold at most {MAX_SETTINGS_BYTES // 1024} KB); "
+                "settings are read on defaults"
+            )
+        ]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
@@ -294,9 +337,19 @@ def parse_acolyte_yaml(text: str, source: str = CONFIG_FILE_NAME) -> tuple[Setti
         column = mark.column + 1 if mark is not None else None
         reason = getattr(err, "problem", None) or str(err)
         return Settings(), [ConfigProblem(source, "", f"invalid YAML: {reason}", line, column)]
+    except RecursionError:
+        return Settings(), [
+            ConfigProblem(source, "", f"nested more than {MAX_SETTINGS_DEPTH} levels deep; settings are read on defaults")
+        ]
     if node is None:
         return Settings(), []
-    tree = _located_tree(node)
+    try:
+        tree = _TreeBuilder().build(node)
+    except _TooComplex as err:
+        return Settings(), [ConfigProblem(source, "", str(err), node.start_mark.line + 1, node.start_mark.column + 1)]
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as err:
+        # A scalar YAML cannot construct (a malformed timestamp, a huge exponent).
+        return Settings(), [ConfigProblem(source, "", f"invalid value: {err}")]
     if not isinstance(tree.value, dict):
         return Settings(), [
             ConfigProblem(source, "", f"expected a mapping of sections, got {_describe(_plain(tree))}", tree.line, tree.column)
@@ -318,7 +371,7 @@ def settings_from_env(base: Settings, env: Mapping[str, str]) -> Settings:
 
 def load_settings(
     root: Path | None,
-    initialization_options: Mapping[str, Any] | None = None,
+    initialization_options: Any = None,
     env: Mapping[str, str] | None = None,
 ) -> LoadedSettings:
     """Build the settings for a workspace root from every source, collecting problems."""
@@ -327,18 +380,44 @@ def load_settings(
     if root is not None:
         path = root / CONFIG_FILE_NAME
         if path.is_file():
-            try:
-                text = path.read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError) as err:
-                problems.append(ConfigProblem(str(path), "", f"cannot read: {err}"))
+            text, problem = _read_settings_file(root, path)
+            if problem is not None:
+                problems.append(problem)
             else:
                 settings, found = parse_acolyte_yaml(text, str(path))
                 problems.extend(found)
     settings = settings_from_env(settings, os.environ if env is None else env)
-    if initialization_options:
+    if isinstance(initialization_options, Mapping):
         settings, found = _apply_tree(settings, initialization_options, "initializationOptions")
         problems.extend(found)
+    elif initialization_options:
+        problems.append(
+            ConfigProblem(
+                "initializationOptions", "", f"expected a mapping of sections, got {_describe(initialization_options)}"
+            )
+        )
     return LoadedSettings(settings, tuple(problems))
+
+
+def _read_settings_file(root: Path, path: Path) -> tuple[str, ConfigProblem | None]:
+    """The text of `.acolyte`, or why it is not read (a link out of the root, too large, not UTF-8)."""
+    try:
+        real = path.resolve()
+        if not real.is_relative_to(root.resolve()):
+            return "", ConfigProblem(str(path), "", "is a link to a file outside the workspace; not read, defaults used")
+        size = real.stat().st_size
+        if size > MAX_SETTINGS_BYTES:
+            return "", ConfigProblem(
+                str(path), "", f"too large ({size // 1024} KB; settings files hold at most "
+                f"{MAX_SETTINGS_BYTES // 1024} KB); settings are read on defaults"
+            )
+        with real.open("rb") as handle:
+            data = handle.read(MAX_SETTINGS_BYTES + 1)
+        return data.decode("utf-8-sig"), None
+    except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop on resolve()
+        return "", ConfigProblem(str(path), "", f"cannot read: {err}")
+    except UnicodeDecodeError as err:
+        return "", ConfigProblem(str(path), "", f"is not UTF-8 text (byte {err.start}); settings are read on defaults")
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
