@@ -62,11 +62,24 @@ def delete_file_chunks(client: weaviate.Client, class_name: str, workspace: str,
     return _delete_where(client, class_name, _and(_equal("workspace", workspace), _equal("file_path", file_path)))
 
 
+# Weaviate's `Like` reads `*` and `?` as wildcards and has no escape for them.
+_LIKE_WILDCARDS = frozenset("*?")
+
+
 def delete_path_chunks(client: weaviate.Client, class_name: str, workspace: str, path: str) -> int:
-    """Delete the chunks of a file, or of every file under a folder, at `path`."""
-    under = {"path": ["file_path"], "operator": "Like", "valueText": path.rstrip("/") + "/*"}
-    either = {"operator": "Or", "operands": [_equal("file_path", path), under]}
-    return _delete_where(client, class_name, _and(_equal("workspace", workspace), either))
+    """Delete the chunks of a file, or of every file under a folder, at exactly `path`."""
+    folder = path.rstrip("/")
+    if _LIKE_WILDCARDS.isdisjoint(folder):
+        under = {"path": ["file_path"], "operator": "Like", "valueText": folder + "/*"}
+        either = {"operator": "Or", "operands": [_equal("file_path", folder), under]}
+        return _delete_where(client, class_name, _and(_equal("workspace", workspace), either))
+    # A name holding a wildcard would also match its neighbours (`a*/` matches `ab/`):
+    # find the exact files, then delete each by equality.
+    deleted = 0
+    for file_path in indexed_files(client, class_name, workspace):
+        if file_path == folder or file_path.startswith(folder + "/"):
+            deleted += delete_file_chunks(client, class_name, workspace, file_path)
+    return deleted
 
 
 def vector_size(client: weaviate.Client, class_name: str) -> int | None:
@@ -127,8 +140,13 @@ def search_chunks(
 ) -> list[SearchHit]:
     """The `limit` chunks of `workspace` nearest to `vector` (or to `text`, embedded by Weaviate's module)."""
     filters = [_equal("workspace", workspace)]
+    exact_prefix, query_limit = None, limit
     if path_prefix:
-        filters.append({"path": ["file_path"], "operator": "Like", "valueText": path_prefix.rstrip("*") + "*"})
+        prefix = path_prefix.rstrip("*")
+        filters.append({"path": ["file_path"], "operator": "Like", "valueText": prefix + "*"})
+        if not _LIKE_WILDCARDS.isdisjoint(prefix):
+            # The filter over-matches; ask for more and keep the exact prefix matches.
+            exact_prefix, query_limit = prefix, limit * 4
     if language:
         filters.append(_equal("language", language))
     properties = ["file_path", "start_line", "end_line", "chunk_name", "chunk_type", "language", "content"]
@@ -141,13 +159,15 @@ def search_chunks(
         raise ValueError("search needs a vector or a text")
     reply = (
         query.with_where(filters[0] if len(filters) == 1 else _and(*filters))
-        .with_limit(limit)
+        .with_limit(query_limit)
         .with_additional(["distance"])
         .do()
     )
     _raise_graphql_errors(reply)
-    hits = []
+    hits: list[SearchHit] = []
     for item in ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []:
+        if exact_prefix is not None and not str(item.get("file_path", "")).startswith(exact_prefix):
+            continue
         hits.append(
             SearchHit(
                 file_path=item["file_path"],
@@ -160,7 +180,7 @@ def search_chunks(
                 content=item.get("content") or "",
             )
         )
-    return hits
+    return hits[:limit]
 
 
 class QueryError(Exception):

@@ -77,3 +77,31 @@ def test_search_filters_by_path_prefix(client: weaviate.Client, class_name: str)
     _, vectors, _ = chunk_objects(1)
     hits = queries.search_chunks(client, class_name, "ws", 20, vector=vectors[0], path_prefix="src/b")
     assert {h.file_path for h in hits} == {"src/b.py"}
+
+
+def _seed_folders(client: weaviate.Client, class_name: str, folders: list[str]) -> None:
+    ensure_schema(client, class_name)
+    for folder in folders:
+        objects, vectors, uuids = chunk_objects(2, file_path=f"{folder}/m.py")
+        _insert(client, class_name, objects, vectors, uuids)
+
+
+def test_deleting_a_folder_named_with_wildcards_leaves_its_neighbours(client: weaviate.Client, class_name: str) -> None:
+    _seed_folders(client, class_name, ["a*", "ab", "a?", "ax", "a*/deep", "a*b"])
+    assert queries.delete_path_chunks(client, class_name, "ws", "a*") == 4
+    assert set(queries.indexed_files(client, class_name, "ws")) == {"ab/m.py", "a?/m.py", "ax/m.py", "a*b/m.py"}
+    assert queries.delete_path_chunks(client, class_name, "ws", "a?/") == 2
+    assert set(queries.indexed_files(client, class_name, "ws")) == {"ab/m.py", "ax/m.py", "a*b/m.py"}
+
+
+def test_deleting_a_plain_folder_removes_exactly_what_is_under_it(client: weaviate.Client, class_name: str) -> None:
+    _seed_folders(client, class_name, ["src", "src2", "src/x"])
+    assert queries.delete_path_chunks(client, class_name, "ws", "src") == 4
+    assert set(queries.indexed_files(client, class_name, "ws")) == {"src2/m.py"}
+
+
+def test_search_path_prefix_with_wildcards_is_exact(client: weaviate.Client, class_name: str) -> None:
+    _seed_folders(client, class_name, ["a*", "ab"])
+    _, vectors, _ = chunk_objects(1)
+    hits = queries.search_chunks(client, class_name, "ws", 10, vector=vectors[0], path_prefix="a*/")
+    assert {h.file_path for h in hits} == {"a*/m.py"}
