@@ -71,6 +71,12 @@ class IndexingSettings:
     chunk_overlap: int = field(default=10, metadata={"min": 0})
     min_chunk_lines: int = field(default=8, metadata={"min": 1})
     debounce_ms: int = field(default=300, metadata={"min": 0})
+    # A file holding a high-confidence secret (a cloud key, a token, a private key)
+    # is not indexed; with this on, it is indexed with each secret masked.
+    redact_secrets: bool = False
+    # A no-change run now and then finds what no event reported (a Weaviate restored
+    # from an old backup or emptied, a file changed while no editor watched); 0: never.
+    resync_minutes: float = field(default=10.0, metadata={"min": 0.0})
 
 
 @dataclass(frozen=True)
@@ -449,6 +455,8 @@ _DESCRIPTIONS: dict[str, str] = {
     "indexing.include": "When set, only files matching one of these patterns are indexed.",
     "indexing.max_file_size_kb": "Larger files are skipped.",
     "indexing.workspace_id": "Share one index between clones: the same id everywhere.",
+    "indexing.resync_minutes": "Minutes between background checks that Weaviate still matches the files (0: never).",
+    "indexing.redact_secrets": "Index files holding secrets (keys, tokens) with each secret masked; off: such files are not indexed.",
     "embeddings.provider": "hash (default, no download), none (Weaviate's module embeds) or sentence-transformers.",
     "embeddings.model": "sentence-transformers: a local model folder.",
 }

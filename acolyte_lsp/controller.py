@@ -21,7 +21,17 @@ from typing import Any
 from .changes import Batch, ChangeKind
 from .config import Settings
 from .embedding import Embedder, EmbedderError, make_embedder
-from .indexer import EventSink, IndexingService, IndexSummary, WorkspaceRoot
+from .indexer import (
+    EventSink,
+    FileFailed,
+    FileIndexed,
+    FileNotIndexed,
+    FileRemoved,
+    IndexEvent,
+    IndexingService,
+    IndexSummary,
+    WorkspaceRoot,
+)
 from .metrics import Metrics
 from .store.chunk_store import ChunkStore
 from .store.errors import SchemaMismatchError, StoreError, WeaviateUnavailableError
@@ -31,6 +41,10 @@ log = logging.getLogger(__name__)
 
 RETRY_INITIAL_S = 1.0
 RETRY_MAX_S = 30.0
+# Files Weaviate refused are tried again on their own: a refusal may be passing (an
+# overloaded node, a class lost in a restart) and nothing else would resend them.
+FAILED_RETRY_INITIAL_S = 15.0
+FAILED_RETRY_MAX_S = 600.0
 MAX_REMEMBERED_AWAY = 10_000  # beyond this, only "a full run is needed" is kept
 
 
@@ -78,7 +92,7 @@ def classify_settings_change(old: Settings, new: Settings) -> str:
         )
     ):
         return SettingsChange.RESTART
-    cutting = ("chunk_lines", "chunk_overlap", "min_chunk_lines")
+    cutting = ("chunk_lines", "chunk_overlap", "min_chunk_lines", "redact_secrets")
     if any(getattr(old.indexing, n) != getattr(new.indexing, n) for n in cutting):
         return SettingsChange.REINDEX_ALL
     if old.indexing != new.indexing:
@@ -130,6 +144,9 @@ class Controller:
         self.last_summaries: dict[Path, IndexSummary] = {}
         self._on_event = on_event
         self._notify = on_notice
+        self._failed_files: set[Path] = set()
+        self._failed_retry_task: asyncio.Task[None] | None = None
+        self._failed_retry_delay = FAILED_RETRY_INITIAL_S
         self._open_store = open_store
         self._store: ChunkStore | None = None
         self._embedder: Embedder | None = None
@@ -211,7 +228,7 @@ class Controller:
                 self._notify(Notice("error", f"{err} acolyte-lsp keeps running and retries in the background."))
             return False
         self._store = store
-        self._indexer = IndexingService(self.settings, store, self._embedder, self._on_event, self.metrics)
+        self._indexer = IndexingService(self.settings, store, self._embedder, self._track_event, self.metrics)
         self.last_error = None
         self._disconnected.clear()
         self._connected.set()
@@ -313,6 +330,55 @@ class Controller:
         error = next((s.error for s in summaries if s.error), None)
         if error:
             self._lost_connection(error)
+        elif self._failed_files:
+            self._schedule_failed_retry()
+
+    # -- files Weaviate refused ------------------------------------------------------
+
+    @property
+    def failed_files(self) -> int:
+        """Files whose last attempt left chunks unstored (retried in the background)."""
+        return len(self._failed_files)
+
+    def _track_event(self, event: IndexEvent) -> None:
+        if isinstance(event, FileFailed):
+            self._failed_files.add(event.root.path / event.rel_path)
+        elif isinstance(event, (FileIndexed, FileNotIndexed)):
+            self._failed_files.discard(event.root.path / event.rel_path)
+        elif isinstance(event, FileRemoved):
+            gone = event.root.path / event.rel_path
+            self._failed_files = {p for p in self._failed_files if p != gone and not p.is_relative_to(gone)}
+        self._on_event(event)
+
+    async def retry_failed(self) -> list[IndexSummary]:
+        """Send the files Weaviate refused again; a class Weaviate lost means every file is sent."""
+        self._failed_files = {p for p in self._failed_files if self.root_of(p) is not None}
+        if self._indexer is None or self._store is None or not self._failed_files:
+            return []
+        try:
+            lost_class = await self._store.ensure_class()
+        except StoreError as err:
+            self._lost_connection(str(err))
+            return []
+        if lost_class:
+            self._notify(Notice("warning", f"Weaviate no longer had class '{self._store.class_name}': indexing everything again."))
+            return await self.index_all()
+        return await self.apply_changes({path: ChangeKind.CHANGED for path in sorted(self._failed_files)})
+
+    def _schedule_failed_retry(self) -> None:
+        if self._failed_retry_task is not None and not self._failed_retry_task.done():
+            return
+        delay = self._failed_retry_delay
+        self._failed_retry_delay = min(delay * 2, FAILED_RETRY_MAX_S)
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self._failed_retry_task = None
+            await self.retry_failed()
+            if not self._failed_files:
+                self._failed_retry_delay = FAILED_RETRY_INITIAL_S
+
+        self._failed_retry_task = asyncio.create_task(later())
 
     # -- roots -------------------------------------------------------------------
 
@@ -420,6 +486,7 @@ class Controller:
                 "changes_waiting": queued_changes,
                 "changes_while_weaviate_away": self.changes_while_away,
                 "full_run_needed": self._overflowed_while_away or bool(self._changes_while_away),
+                "failed_files_to_retry": self.failed_files,
             },
             "last_error": self.last_error,
             "metrics": self.metrics.snapshot(),
@@ -428,8 +495,9 @@ class Controller:
     async def close(self) -> None:
         """Stop retrying and release the store (waits for the batch in flight)."""
         self._stopped = True
-        if self._connect_task is not None:
-            self._connect_task.cancel()
+        for task in (self._connect_task, self._failed_retry_task):
+            if task is not None:
+                task.cancel()
         if self._store is not None:
             store, self._store, self._indexer = self._store, None, None
             await asyncio.to_thread(store.close)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ from .store.batch_inserter import BatchResult, ErrorType
 from .store.errors import StoreError, WeaviateUnavailableError
 from .workspace.chunking import Chunk, ChunkingOptions, chunk_file, language_of
 from .workspace.discovery import FileSkipped, IgnoreRules, SourceFile, discover_files, is_indexable, read_source
+from .workspace.secrets import SecretMatch, find_secrets, redact_secrets
 
 FIRST_GROUP_FILES = 4
 FILES_PER_GROUP = 32
@@ -42,6 +44,25 @@ TIMER_READ_CHUNK = "indexing.read_chunk"
 TIMER_EMBED = "indexing.embed"
 TIMER_DELETE = "indexing.delete_stale"
 _UNREACHABLE = {ErrorType.CONNECTION, ErrorType.TIMEOUT}
+# Bumped when the chunker cuts the same text differently, so stored files are re-sent.
+CHUNKER_VERSION = "1"
+
+
+def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool) -> str:
+    """The `file_hash` chunks carry: the file's bytes and how they were cut and masked.
+
+    A change of chunk sizes or of secret masking then reads as a changed file, so
+    its old chunks are replaced instead of lingering beside the new ones.
+    """
+    cut = f"{options.max_lines}:{options.overlap}:{options.min_lines}:{int(redact)}:{CHUNKER_VERSION}"
+    return hashlib.sha256(f"{content_hash}:{cut}".encode()).hexdigest()
+
+
+def _secret_reason(secret: SecretMatch) -> str:
+    return (
+        f"holds what looks like a {secret.kind} (line {secret.line}), so it is kept out of Weaviate; remove the "
+        "secret, list the file in .acolyteignore, or set indexing.redact_secrets: true to index it with secrets masked"
+    )
 
 
 @dataclass(frozen=True)
@@ -571,10 +592,18 @@ class IndexingService:
                 except FileSkipped as skipped:
                     out.append(skipped)
                     continue
-                if not force and indexed is not None and indexed.get(source.rel_path) == {text.file_hash}:
+                file_hash = stored_file_hash(text.file_hash, options, indexing.redact_secrets)
+                if not force and indexed is not None and indexed.get(source.rel_path) == {file_hash}:
                     out.append(_Unchanged(source))
                     continue
-                chunked.append((len(out), source, text.file_hash, chunk_file(source.rel_path, text.text, options)))
+                content = text.text
+                secrets = find_secrets(content)
+                if secrets and not indexing.redact_secrets:
+                    out.append(FileSkipped(source.rel_path, _secret_reason(secrets[0])))
+                    continue
+                if secrets:
+                    content = redact_secrets(content)
+                chunked.append((len(out), source, file_hash, chunk_file(source.rel_path, content, options)))
                 out.append(_Unchanged(source))  # placeholder, replaced below
         texts = [c.content for _, _, _, chunks in chunked for c in chunks]
         vectors: Sequence[Sequence[float]] | None = []

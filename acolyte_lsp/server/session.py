@@ -166,8 +166,12 @@ class AcolyteLanguageServer(LanguageServer):
         while True:
             await controller.wait_connected()
             await self.run_index(force=False, title="Indexing workspace", controller=controller)
-            if controller.connected:
-                await controller.wait_disconnected()
+            resync_s = controller.settings.indexing.resync_minutes * 60 or None
+            while controller.connected:
+                try:
+                    await asyncio.wait_for(controller.wait_disconnected(), resync_s)
+                except asyncio.TimeoutError:
+                    await controller.index_all()  # quiet: a no-change run sends nothing
 
     async def with_progress(
         self, title: str, message: str, run: Run, cancel: asyncio.Event | None = None

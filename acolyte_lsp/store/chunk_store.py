@@ -37,6 +37,7 @@ class ChunkStore:
         self._clients = list(clients)
         self._url = settings.weaviate.url
         self.class_name = settings.weaviate.class_name
+        self._vectorizer = vectorizer_of(settings)
         self.inserter = WeaviateBatchInserter(self._clients, metrics=metrics)
         self.inserter.reconfigure(batch_config(settings))
         # Batch deletes read the level from the client's batch object.
@@ -50,8 +51,7 @@ class ChunkStore:
         def _open() -> list[weaviate.Client]:
             client = connect(settings.weaviate)
             try:
-                vectorizer = settings.embeddings.vectorizer if settings.embeddings.provider == "none" else "none"
-                ensure_schema(client, settings.weaviate.class_name, vectorizer)
+                ensure_schema(client, settings.weaviate.class_name, vectorizer_of(settings))
             except (requests.exceptions.RequestException, WeaviateBaseError) as err:
                 raise _store_error(settings.weaviate.url, err) from err
             # One client per parallel batch: a v3 client's batch must never be shared by threads.
@@ -72,6 +72,10 @@ class ChunkStore:
 
     async def delete_path(self, workspace: str, path: str) -> int:
         return await self._run(queries.delete_path_chunks, self.class_name, workspace, path)
+
+    async def ensure_class(self) -> bool:
+        """Create the class when Weaviate lost it; True when it had to (everything must be sent again)."""
+        return await self._run(ensure_schema, self.class_name, self._vectorizer)
 
     async def vector_size(self) -> int | None:
         return await self._run(queries.vector_size, self.class_name)
@@ -116,6 +120,11 @@ class ChunkStore:
                 raise _store_error(self._url, err) from err
 
         return await asyncio.get_running_loop().run_in_executor(self._queries, call)
+
+
+def vectorizer_of(settings: Settings) -> str:
+    """The class's vectorizer: Weaviate's module with provider none, else none (we send vectors)."""
+    return settings.embeddings.vectorizer if settings.embeddings.provider == "none" else "none"
 
 
 def batch_config(settings: Settings) -> BatchConfig:

@@ -49,6 +49,13 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "id_dsa*",
     "id_ecdsa*",
     "id_ed25519*",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    ".git-credentials",
+    ".htpasswd",
+    "*.jks",
+    "*.keystore",
 )
 
 _BINARY_SNIFF_BYTES = 8192

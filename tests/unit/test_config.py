@@ -118,7 +118,7 @@ def test_undecodable_settings_file_is_a_problem_not_a_crash(tmp_path: Path) -> N
     (tmp_path / ".acolyte").write_bytes(b"\xff\xfe\x00bad")
     loaded = load_settings(tmp_path, env={})
     assert loaded.settings == Settings()
-    assert "cannot read" in loaded.problems[0].message
+    assert "not UTF-8" in loaded.problems[0].message
 
 
 def test_redacted_masks_the_api_key() -> None:
