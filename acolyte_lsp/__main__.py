@@ -61,7 +61,8 @@ class ProgressBar:
                     f"[{failure.error_type}] {failure.message}\n"
                 )
         elif isinstance(event, FileNotIndexed):
-            pass  # counted in the summary; binary and oversized files are normal
+            if event.warn:  # routine skips (binary, oversized) are only counted in the summary
+                self._stream.write(f"\nwarning: not indexed: {event.rel_path}: {event.reason}\n")
         elif isinstance(event, IndexFinished) and self._tty:
             self._stream.write("\n")
         self._stream.flush()

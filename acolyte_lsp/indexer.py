@@ -169,6 +169,7 @@ class FileNotIndexed:
     root: WorkspaceRoot
     rel_path: str
     reason: str
+    warn: bool = False  # worth telling the user (a withheld secret), not routine (a binary file)
 
 
 @dataclass(frozen=True)
@@ -514,7 +515,7 @@ class IndexingService:
             if isinstance(item, FileSkipped):
                 counts.skipped += 1
                 counts.done += 1
-                self._emit(FileNotIndexed(root, item.rel_path, item.reason))
+                self._emit(FileNotIndexed(root, item.rel_path, item.reason, item.warn))
                 if indexed is None or item.rel_path in indexed:
                     # It was indexed before it became binary, too big or unreadable.
                     await self._store.delete_file(root.workspace_id, item.rel_path)
@@ -599,7 +600,7 @@ class IndexingService:
                 content = text.text
                 secrets = find_secrets(content)
                 if secrets and not indexing.redact_secrets:
-                    out.append(FileSkipped(source.rel_path, _secret_reason(secrets[0])))
+                    out.append(FileSkipped(source.rel_path, _secret_reason(secrets[0]), warn=True))
                     continue
                 if secrets:
                     content = redact_secrets(content)

@@ -305,7 +305,8 @@ class AcolyteLanguageServer(LanguageServer):
             self._reported_skips.add(key)
             self.window_log_message(
                 types.LogMessageParams(
-                    type=types.MessageType.Log, message=f"acolyte: not indexed: {event.rel_path}: {event.reason}"
+                    type=types.MessageType.Warning if event.warn else types.MessageType.Log,
+                    message=f"acolyte: not indexed: {event.rel_path}: {event.reason}",
                 )
             )
 

@@ -81,10 +81,11 @@ class FileText:
 class FileSkipped(Exception):
     """A file that is not indexed, with a reason a user can act on."""
 
-    def __init__(self, rel_path: str, reason: str) -> None:
+    def __init__(self, rel_path: str, reason: str, warn: bool = False) -> None:
         super().__init__(f"{rel_path}: {reason}")
         self.rel_path = rel_path
         self.reason = reason
+        self.warn = warn  # the user should hear of it (binary or huge files are routine)
 
 
 @dataclass
