@@ -13,6 +13,7 @@ from typing import TextIO
 
 from . import __version__
 from .config import Settings, json_schema, load_settings, redacted
+from .secrecy import install_log_masking
 from .embedding import EmbedderError, make_embedder
 from .indexer import (
     FileFailed,
@@ -188,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    install_log_masking()
     if args.command in (None, "serve"):
         return _serve()
     if args.command == "schema":

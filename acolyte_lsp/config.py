@@ -19,6 +19,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from .secrecy import register_secret
+
 CONFIG_FILE_NAME = ".acolyte"
 
 
@@ -402,6 +404,7 @@ def load_settings(
                 "initializationOptions", "", f"expected a mapping of sections, got {_describe(initialization_options)}"
             )
         )
+    register_secret(settings.weaviate.api_key)
     return LoadedSettings(settings, tuple(problems))
 
 

@@ -115,3 +115,19 @@ def test_cli_never_prints_the_key(guarded_weaviate: WeaviateTestServer, tmp_path
     )
     assert KEY not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_log_masking_hides_key_shaped_values_and_known_keys_in_tracebacks() -> None:
+    import logging
+
+    from acolyte_lsp.secrecy import SecretFilter, mask_secrets, register_secret
+
+    assert KEY not in mask_secrets(f"params {{'api_key': '{KEY}'}} and \"apiKey\": \"{KEY}\" Bearer {KEY}")
+    register_secret("registered-secret-value")
+    try:
+        raise RuntimeError("failed with registered-secret-value inside")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom %s", ("registered-secret-value",), sys.exc_info())
+    SecretFilter().filter(record)
+    assert "registered-secret-value" not in record.getMessage()
+    assert "RuntimeError" in record.getMessage()

@@ -1,0 +1,66 @@
+"""Keeping the Weaviate API key out of every log line, whoever writes it.
+
+pygls logs whole LSP messages at debug level (initializationOptions and
+settings changes may carry the key) and libraries may log headers, so the
+mask sits on the log handlers rather than in each call site: known keys are
+replaced wherever they appear, and anything shaped like an `api_key` value or
+a bearer token is masked even before its key is known.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+
+MASK = "***"
+_SHAPES = re.compile(
+    r"""(?ix)
+    ( api[_-]?key ['"]? \s* [:=] \s* ['"]? )   # api_key: "…", 'api_key': '…', api_key=…
+    ( [^'"\s,}\)]+ )
+    | ( bearer \s+ ) ( [^'"\s,}\)]+ )            # Authorization: Bearer …
+    """
+)
+_known: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(secret: str | None) -> None:
+    """Mask `secret` in every log line from now on."""
+    if secret and len(secret) >= 4:  # shorter strings would mask ordinary words
+        with _lock:
+            _known.add(secret)
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every known secret and every key- or token-shaped value masked."""
+    with _lock:
+        known = sorted(_known, key=len, reverse=True)
+    for secret in known:
+        text = text.replace(secret, MASK)
+    return _SHAPES.sub(lambda m: (m.group(1) or m.group(3)) + MASK, text)
+
+
+class SecretFilter(logging.Filter):
+    """A handler filter that masks secrets in the formatted message and any traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            masked_exc = mask_secrets(text)
+            if masked_exc != text:
+                record.msg = f"{record.msg}\n{masked_exc}"
+                record.exc_info, record.exc_text = None, None
+        return True
+
+
+def install_log_masking() -> None:
+    """Mask secrets on every handler of the root logger (call after configuring logging)."""
+    register_secret(os.environ.get("WEAVIATE_API_KEY"))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SecretFilter())
