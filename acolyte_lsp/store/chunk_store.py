@@ -89,7 +89,14 @@ class ChunkStore:
         return await self._run(queries.count_chunks, self.class_name, workspace)
 
     async def indexed_files(self, workspace: str) -> dict[str, set[str]]:
-        return await self._run(queries.indexed_files, self.class_name, workspace)
+        """What Weaviate holds for `workspace`; a class Weaviate lost (emptied, restored) is made again, empty."""
+
+        def listing(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
+            if ensure_schema(client, class_name, self._vectorizer):
+                return {}
+            return queries.indexed_files(client, class_name, workspace)
+
+        return await self._run(listing, self.class_name, workspace)
 
     async def search(
         self,

@@ -68,6 +68,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.faulted = False  # a fault was injected since the last recovery
         self.data_lost = False
         self.pending: Batch = {}
+        self.reconnects_seen = 0
         self.client = connect(WeaviateSettings(url=self.server.url))
         self._run(self.controller.connect())
         self._run(self.controller.index_all())
@@ -204,25 +205,23 @@ class ConvergenceMachine(RuleBasedStateMachine):
         """Faults end; the server does what it does by itself; Weaviate must match the files."""
         self._deliver()
         self.server.faults.clear()
-        reconnects = sum("Connected to Weaviate" in n.message for n in self.notices)
-        if not self.controller.connected:
-            self.controller.retry_now()
-            self._run(self.controller.wait_connected())
-        if not self.controller.connected or reconnects != getattr(self, "_reconnects_seen", 0) or self._was_away():
-            self._run(self.controller.index_all())  # the session indexes whenever a connection comes up
-        self._reconnects_seen = sum("Connected to Weaviate" in n.message for n in self.notices)
-        for _ in range(3):
-            if not self.controller.failed_files:
+        for _ in range(3):  # the session's loop: whenever a connection comes up, a workspace run
+            if not self.controller.connected:
+                self.controller.retry_now()
+                self._run(self.controller.wait_connected())
+            reconnects = sum("Connected to Weaviate" in n.message for n in self.notices)
+            if reconnects != self.reconnects_seen or self.controller.changes_while_away:
+                self.reconnects_seen = reconnects
+                self._run(self.controller.index_all())
+            if self.controller.failed_files:
+                self._run(self.controller.retry_failed())  # the controller's own timer, without the wait
+            if self.data_lost and self.controller.connected:
+                self._run(self.controller.index_all())  # the periodic resync
+            if self.controller.connected and not self.controller.failed_files:
                 break
-            self._run(self.controller.retry_failed())  # the controller's own timer, without the wait
-        if self.data_lost:
-            self._run(self.controller.index_all())  # the periodic resync
         problems = self._problems()
         assert not problems, f"not converged after recovery ({len(problems)}):\n" + "\n".join(problems[:20])
         self.faulted = self.data_lost = False
-
-    def _was_away(self) -> bool:
-        return self.controller.changes_while_away > 0
 
     @invariant()
     def converged_while_nothing_fails(self) -> None:
