@@ -95,14 +95,19 @@ class _Outcome:
     confirmed: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def on_results(self, results: list[dict[str, Any]] | None) -> None:
-        for item in results or []:
+    def on_results(self, results: Any) -> None:
+        # A reply of another shape confirms nothing: those objects are then sent one by one.
+        for item in results if isinstance(results, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("result") or {}, dict):
+                continue
             index = self.index_of.get(str(item.get("id")))
             if index is None:
                 continue
+            errors = (item.get("result") or {}).get("errors") or {}
+            listed = errors.get("error") if isinstance(errors, dict) else None
             messages = [
-                e.get("message", "")
-                for e in ((item.get("result") or {}).get("errors") or {}).get("error") or []
+                str(e.get("message", "")) if isinstance(e, dict) else str(e)
+                for e in (listed if isinstance(listed, list) else [])
             ]
             with self.lock:
                 self.confirmed.add(index)

@@ -125,6 +125,12 @@ class ChunkStore:
                 return fn(self._client, *args)
             except (requests.exceptions.RequestException, WeaviateBaseError, queries.QueryError) as err:
                 raise _store_error(self._url, err) from err
+            except (AttributeError, KeyError, TypeError, ValueError, IndexError) as err:
+                # The reply parsed but is not the shape Weaviate's API promises.
+                raise StoreError(
+                    f"Weaviate at {self._url} sent a reply acolyte-lsp cannot read ({type(err).__name__}: {err}); "
+                    "is that URL a Weaviate, and of a supported version?"
+                ) from err
 
         return await asyncio.get_running_loop().run_in_executor(self._queries, call)
 

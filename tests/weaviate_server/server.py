@@ -35,10 +35,12 @@ class _Rule:
     method: str
     path_prefix: str
     remaining: int | None  # None: forever
-    action: str  # "status" | "delay" | "drop"
+    action: str  # "status" | "delay" | "drop" | "raw"
     status: int = 500
     message: str = "internal server error"
     seconds: float = 0.0
+    body: bytes = b""
+    truncate: bool = False
 
 
 @dataclass
@@ -74,6 +76,21 @@ class Faults:
         """Close the connection of the next `count` matching requests without answering."""
         with self._lock:
             self._rules.append(_Rule(method, path, count, "drop"))
+
+    def answer_raw(
+        self,
+        body: bytes,
+        count: int | None = 1,
+        *,
+        status: int = 200,
+        truncate: bool = False,
+        method: str = "POST",
+        path: str = "/v1/batch/objects",
+    ) -> None:
+        """Answer the next `count` matching requests with `body` as JSON (malformed, wrong shape, enormous);
+        `truncate` announces the whole length but hangs up halfway."""
+        with self._lock:
+            self._rules.append(_Rule(method, path, count, "raw", status=status, body=body, truncate=truncate))
 
     def reject_objects(self, rejecter: ObjectRejecter) -> None:
         """Reject every object (batch or single) for which `rejecter` returns a message."""
@@ -170,6 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif rule.action == "status":
                 self._send(rule.status, {"error": [{"message": rule.message}]})
                 return
+            elif rule.action == "raw":
+                self._send_raw(rule.status, rule.body, rule.truncate)
+                return
         with owner.work_lock:
             self._answer(method, parsed.path, parsed.query, raw, record)
 
@@ -202,6 +222,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def _send_raw(self, status: int, data: bytes, truncate: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2] if truncate else data)
+        if truncate:
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def do_GET(self) -> None:  # noqa: N802
         self._dispatch("GET")
