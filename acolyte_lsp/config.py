@@ -194,7 +194,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"number {value}"
     if isinstance(value, str):
-        return f"string {value!r}"
+        # Bounded: a message must not echo a megabyte a client sent.
+        return f"string {value[:60]!r}" + (f" ({len(value):,} characters)" if len(value) > 60 else "")
     if isinstance(value, (list, tuple)):
         return "a list"
     if isinstance(value, dict):

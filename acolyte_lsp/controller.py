@@ -502,12 +502,18 @@ class Controller:
             store, self._store, self._indexer = self._store, None, None
             await asyncio.to_thread(store.close)
 
+    def _not_connected(self) -> StoreError:
+        # last_error is already a whole message (with its advice); do not wrap it in another.
+        if self.last_error:
+            return StoreError(self.last_error)
+        return WeaviateUnavailableError(self.settings.weaviate.url, "not connected yet")
+
     def _require_indexer(self) -> IndexingService:
         if self._indexer is None:
-            raise WeaviateUnavailableError(self.settings.weaviate.url, self.last_error or "not connected")
+            raise self._not_connected()
         return self._indexer
 
     def _require_store(self) -> ChunkStore:
         if self._store is None:
-            raise WeaviateUnavailableError(self.settings.weaviate.url, self.last_error or "not connected")
+            raise self._not_connected()
         return self._store

@@ -53,7 +53,9 @@ def _object_arg(args: tuple[Any, ...], command: str) -> dict[str, Any]:
     if not args or args[0] is None:
         return {}
     if len(args) > 1 or not isinstance(args[0], dict):
-        raise JsonRpcInvalidParams(f"{command} takes one optional object argument, got {args!r}")
+        shown = repr(args)
+        shown = shown if len(shown) <= 200 else f"{shown[:200]}… ({len(shown):,} characters)"
+        raise JsonRpcInvalidParams(f"{command} takes one optional object argument, got {shown}")
     return args[0]
 
 

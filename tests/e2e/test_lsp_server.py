@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -321,3 +322,38 @@ async def test_a_file_that_cannot_be_read_as_text_is_reported_once(
     notes = [m.message for m in lsp.log_messages if "blob.dat" in m.message]
     assert notes == ["acolyte: not indexed: blob.dat: binary file (contains NUL bytes)"]
 
+
+
+async def test_malformed_notifications_unknown_commands_and_huge_payloads_leave_the_server_answering(
+    lsp: LanguageClient, weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    write(tmp_path, {"a.py": lines("a", 5)})
+    await initialize(lsp, tmp_path, options(weaviate_url, class_name))
+    await eventually(lambda: ended_progress(lsp), "the startup index to end")
+    for method, params in (
+        ("textDocument/didSave", {}),
+        ("textDocument/didSave", {"textDocument": {"uri": 42}}),
+        ("textDocument/didSave", {"textDocument": {"uri": "not a uri at all"}}),
+        ("workspace/didChangeWatchedFiles", {"changes": "everything"}),
+        ("workspace/didChangeWatchedFiles", {"changes": [{"uri": "file:///elsewhere/x.py", "type": 99}]}),
+        ("workspace/didRenameFiles", {"files": [{"oldUri": None, "newUri": []}]}),
+        ("workspace/didDeleteFiles", {"files": [{"uri": "file:///"}]}),
+        ("workspace/didChangeConfiguration", {"settings": {"acolyte": {**options(weaviate_url, class_name), "indexing": "x" * 5_000_000}}}),
+        ("workspace/didChangeWorkspaceFolders", {"event": {"added": 7}}),
+    ):
+        # Raw bytes: a typed client would refuse to send these.
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params}).encode()
+        lsp._server.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # noqa: SLF001
+    with pytest.raises(Exception):
+        await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.noSuchCommand"))
+    huge_query = "find " * 400_000  # a 2 MB query
+    results = await lsp.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="acolyte.search", arguments=[{"query": huge_query}])
+    )
+    assert isinstance(results, list)
+    with pytest.raises(JsonRpcInvalidParams) as refused:  # the error does not echo the 2 MB back
+        await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.search", arguments=[huge_query]))
+    assert len(str(refused.value)) < 1000
+    status = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
+    assert status["state"] in {"idle", "indexing"}
+    assert lsp._server.returncode is None  # noqa: SLF001 - still running

@@ -78,3 +78,12 @@ async def test_backoff_doubles_up_to_the_cap(monkeypatch: pytest.MonkeyPatch, tm
     await _wait_for(lambda: controller.connected)
     assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
     await controller.close()
+
+
+async def test_a_request_while_away_carries_the_outage_message_once(tmp_path: Path) -> None:
+    controller = Controller([tmp_path], Settings(), lambda e: None, lambda n: None, open_store=FlakyOpener(100))
+    await controller.connect()
+    with pytest.raises(Exception) as refused:
+        await controller.search("anything")
+    assert str(refused.value).count("Cannot reach Weaviate") == 1
+    await controller.close()
