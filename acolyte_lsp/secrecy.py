@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
+import traceback
+from types import TracebackType
 
 MASK = "***"
 _SHAPES = re.compile(
@@ -60,7 +63,13 @@ class SecretFilter(logging.Filter):
 
 
 def install_log_masking() -> None:
-    """Mask secrets on every handler of the root logger (call after configuring logging)."""
+    """Mask secrets on every handler of the root logger and in crash reports (call after configuring logging)."""
     register_secret(os.environ.get("WEAVIATE_API_KEY"))
     for handler in logging.getLogger().handlers:
         handler.addFilter(SecretFilter())
+    sys.excepthook = _masked_excepthook
+
+
+def _masked_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    """An uncaught exception's report, with secrets masked."""
+    sys.stderr.write(mask_secrets("".join(traceback.format_exception(kind, value, tb))))

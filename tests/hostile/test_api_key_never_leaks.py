@@ -131,3 +131,15 @@ def test_log_masking_hides_key_shaped_values_and_known_keys_in_tracebacks() -> N
     SecretFilter().filter(record)
     assert "registered-secret-value" not in record.getMessage()
     assert "RuntimeError" in record.getMessage()
+
+
+def test_a_crash_report_masks_the_key() -> None:
+    script = (
+        "import os; from acolyte_lsp.secrecy import install_log_masking; install_log_masking(); "
+        "raise RuntimeError('boom with ' + os.environ['WEAVIATE_API_KEY'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env={**os.environ, "WEAVIATE_API_KEY": KEY}
+    )
+    assert "RuntimeError: boom with ***" in done.stderr
+    assert KEY not in done.stderr

@@ -99,3 +99,22 @@ async def test_a_hostile_tree_indexes_within_bounds_and_converges(store, client:
     assert not any("secret_notes" in p or p.startswith(("dir_out", "loop/to_root")) for p in stored)
     assert all(not p.startswith("/") for p in stored)  # workspace-relative, always
     assert_converged(client, chunk_store.class_name, root, settings)
+
+
+def test_an_unreadable_file_is_skipped_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root (CI), chmod 000 does not stop reads: the permission error is raised where the read happens.
+    from acolyte_lsp.workspace.discovery import FileSkipped, SourceFile, read_source
+
+    locked = tmp_path / "locked.py"
+    locked.write_text("x = 1\n")
+    real_read = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(FileSkipped) as skipped:
+        read_source(SourceFile(locked, "locked.py"), 1024 * 1024)
+    assert "Permission denied" in skipped.value.reason
