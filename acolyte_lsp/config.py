@@ -280,7 +280,7 @@ def _plain(value: Any) -> Any:
 # repository can carry anything) from costing more than a few milliseconds: YAML
 # aliases let 600 bytes stand for billions of values ("billion laughs").
 MAX_SETTINGS_BYTES = 64 * 1024
-MAX_SETTINGS_VALUES = 10_000  # values visited, each alias use counted again
+MAX_SETTINGS_VALUES = 2_000  # values visited, each alias use counted again (a real file has < 100)
 MAX_SETTINGS_DEPTH = 32
 
 
@@ -324,6 +324,18 @@ class _TreeBuilder:
         return self._constructor.construct_object(node, deep=True)
 
 
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of `[` and `{`, counted everywhere (quotes and comments too: an upper bound)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def parse_acolyte_yaml(text: str, source: str = CONFIG_FILE_NAME) -> tuple[Settings, list[ConfigProblem]]:
     """Parse `.acolyte` text onto the defaults; problems carry 1-based lines.
 
@@ -337,6 +349,12 @@ def parse_acolyte_yaml(text: str, source: str = CONFIG_FILE_NAME) -> tuple[Setti
                 source, "", f"too large ({size // 1024} KB; settings files hold at most {MAX_SETTINGS_BYTES // 1024} KB); "
                 "settings are read on defaults"
             )
+        ]
+    if _flow_depth(text) > MAX_SETTINGS_DEPTH:
+        # PyYAML's scanner slows down with each open bracket (tens of seconds at a few
+        # thousand), so deep flow nesting is refused before it parses.
+        return Settings(), [
+            ConfigProblem(source, "", f"nested more than {MAX_SETTINGS_DEPTH} levels deep; settings are read on defaults")
         ]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -29,7 +29,7 @@ BILLION_LAUGHS = "".join(
     ]
 )
 FUZZ = settings(
-    max_examples=1500,
+    max_examples=1000,
     deadline=timedelta(seconds=CASE_SECONDS),
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,  # CI runs the same cases every time; the soak command varies them
