@@ -218,7 +218,7 @@ def wire_cost() -> None:
             ("whole insert, one client, the client's own JSON, full precision", False, vectors),
             ("whole insert, one client, `wire_json`, float32 (conversion included)", True, None),
         ):
-            inserter = WeaviateBatchInserter(connect(settings, fast_json=fast), batch_size=100, max_retries=0)
+            inserter = WeaviateBatchInserter(connect(settings, fast_json=fast), batch_size=100, max_retries=0, fast_wire=fast)
 
             def insert() -> None:
                 vs = vecs if vecs is not None else to_float32(vectors)
@@ -295,10 +295,12 @@ def main() -> None:
             settings = WeaviateSettings(url=url, read_timeout_s=120)
             ensure_schema(connect(settings), "CodeChunk")
             quiet = dict(timeout_retries=0, connection_error_retries=0, max_retries=0)
-            seed = dict(fast_json=False)  # the seed sent what the v3 client encodes itself
+            # The seed sent what the v3 client encodes itself.
             inserters = {
-                "a": WeaviateBatchInserter(connect(settings, **seed), batch_size=1, **quiet),
-                "b": WeaviateBatchInserter(connect(settings, **seed), batch_size=100, num_workers=1, dynamic=False, **quiet),
+                "a": WeaviateBatchInserter(connect(settings, fast_json=False), batch_size=1, fast_wire=False, **quiet),
+                "b": WeaviateBatchInserter(
+                    connect(settings, fast_json=False), batch_size=100, num_workers=1, dynamic=False, fast_wire=False, **quiet
+                ),
                 "c": WeaviateBatchInserter(
                     [connect(settings) for _ in range(args.ours_clients)],
                     batch_size=args.ours_batch_size,

@@ -30,7 +30,7 @@ from weaviate.exceptions import ObjectAlreadyExistsException, UnexpectedStatusCo
 
 from ..metrics import Metrics
 from ..vectors import Float32Vector, VectorError, to_float32
-from .client_compat import FlatProperties, reset_after_failure, weaviate_error_messages
+from .client_compat import FlatProperties, reset_after_failure, use_fast_json, weaviate_error_messages
 
 BATCH_TIMER = "indexing_weaviate_batch_insert"
 METRIC_SUCCESSFUL = "weaviate.batch.successful"
@@ -218,10 +218,16 @@ class WeaviateBatchInserter:
         max_retries: int = 3,
         retry_backoff_s: float = 0.5,
         metrics: Metrics | None = None,
+        fast_wire: bool = True,
     ) -> None:
         clients = [client] if isinstance(client, weaviate.Client) else list(client)
         if not clients:
             raise ValueError("the inserter needs at least one client")
+        if fast_wire:
+            # A plain `weaviate.Client` gets the same wire as one from `connect()`;
+            # `fast_wire=False` keeps the client's own JSON (the benchmarks' baseline).
+            for each in clients:
+                use_fast_json(each)
         self._lanes = [_Lane(c) for c in clients]
         self.config = BatchConfig(
             batch_size,

@@ -78,10 +78,20 @@ def close_client(client: weaviate.Client) -> None:
     client._connection.close()  # noqa: SLF001 - no public close in v3
 
 
+_FAST_MARK = "_acolyte_fast_json"
+
+
 def use_fast_json(client: weaviate.Client) -> None:
-    """Encode the client's request bodies and decode its replies with `wire_json`."""
+    """Encode the client's request bodies and decode its replies with `wire_json` (idempotent)."""
     session = client._connection._session  # noqa: SLF001 - the one session every request goes through
+    if getattr(session.request, _FAST_MARK, False):
+        return
     session.request = _with_fast_json(session.request)
+
+
+def has_fast_json(client: weaviate.Client) -> bool:
+    """Whether `use_fast_json` was applied to this client."""
+    return bool(getattr(client._connection._session.request, _FAST_MARK, False))  # noqa: SLF001
 
 
 def _with_fast_json(send: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
@@ -96,6 +106,7 @@ def _with_fast_json(send: Callable[..., requests.Response]) -> Callable[..., req
         response.__class__ = _BatchReply if method == "POST" and url.endswith("/v1/batch/objects") else _FastJSONResponse
         return response
 
+    setattr(request, _FAST_MARK, True)
     return request
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -18,10 +19,12 @@ from weaviate.util import get_vector
 from acolyte_lsp.config import WeaviateSettings
 from acolyte_lsp.store import wire_json
 from acolyte_lsp.store.client import connect
+from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter
 from acolyte_lsp.store.client_compat import (
     PRIVATE_QUEUES,
     FlatProperties,
     close_client,
+    has_fast_json,
     reset_after_failure,
     weaviate_error_messages,
 )
@@ -151,3 +154,26 @@ def test_batch_replies_reach_the_callback_without_their_echoed_vectors(weaviate_
     [item] = seen
     assert item["vector"] == wire_json.VECTOR_NOT_DECODED
     assert "errors" not in (item.get("result") or {})
+
+
+def test_a_plain_client_handed_to_the_inserter_gets_the_fast_wire(weaviate_url: str, class_name: str) -> None:
+    client = weaviate.Client(weaviate_url)  # as a library user makes it, not through connect()
+    ensure_schema(client, class_name)
+    assert not has_fast_json(client)
+    recorder = _BodyRecorder()
+    client._connection._session.mount("http://", recorder)  # noqa: SLF001 - observing the wire
+    inserter = WeaviateBatchInserter(client, batch_size=10)
+    wrapped = client._connection._session.request  # noqa: SLF001
+    WeaviateBatchInserter(client, batch_size=10).close()  # a second inserter wraps nothing again
+    assert client._connection._session.request is wrapped  # noqa: SLF001
+    result = asyncio.run(inserter.batch_insert([{"content": "x"}], to_float32([[1 / 3] * 768]), class_name))
+    inserter.close()
+    assert result.successful == 1
+    [body] = [b for b in recorder.bodies if b'"objects"' in b]
+    assert b"[0.33333334,0.33333334," in body
+
+
+def test_the_inserter_can_keep_the_clients_own_json(weaviate_url: str) -> None:
+    client = weaviate.Client(weaviate_url)
+    WeaviateBatchInserter(client, fast_wire=False).close()
+    assert not has_fast_json(client)
