@@ -13,6 +13,7 @@ from typing import TextIO
 
 from . import __version__
 from .config import Settings, json_schema, load_settings, redacted
+from .identity import root_name
 from .secrecy import install_log_masking
 from .embedding import EmbedderError, make_embedder
 from .indexer import (
@@ -149,6 +150,58 @@ async def _search(path: Path, query: str, limit: int, url: str | None) -> int:
     return EXIT_OK
 
 
+async def _workspaces(path: Path, url: str | None) -> int:
+    settings = _settings_for(path, url)
+    try:
+        store = await ChunkStore.open(settings, Metrics())
+    except StoreError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_UNAVAILABLE
+    try:
+        summaries = await store.workspaces()
+    except StoreError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_UNAVAILABLE
+    finally:
+        await asyncio.to_thread(store.close)
+    print(f"{'workspace':<40} {'root':<24} {'files':>7} {'chunks':>8}  last indexed")
+    for summary in summaries:
+        print(
+            f"{summary.workspace:<40} {root_name(summary.workspace):<24} {summary.files:>7} {summary.chunks:>8}  "
+            f"{summary.last_indexed or '-'}"
+        )
+    if not summaries:
+        print(f"(class {settings.weaviate.class_name} holds no chunks)")
+    return EXIT_OK
+
+
+async def _forget(path: Path, url: str | None, workspace: str, confirmed: bool) -> int:
+    settings = _settings_for(path, url)
+    try:
+        store = await ChunkStore.open(settings, Metrics())
+    except StoreError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_UNAVAILABLE
+    try:
+        found = next((s for s in await store.workspaces() if s.workspace == workspace), None)
+        if found is None:
+            sys.stderr.write(f"error: class {settings.weaviate.class_name} holds no workspace {workspace!r} "
+                             "(see `acolyte-lsp workspaces`)\n")
+            return EXIT_USAGE
+        if not confirmed:
+            print(f"would remove {found.chunks} chunks of {found.files} files of workspace {workspace}; "
+                  "run again with --yes to remove them")
+            return EXIT_USAGE
+        removed = await store.forget(workspace)
+    except StoreError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return EXIT_UNAVAILABLE
+    finally:
+        await asyncio.to_thread(store.close)
+    print(f"removed {removed} chunks of workspace {workspace}")
+    return EXIT_OK
+
+
 def _serve() -> int:
     from .server.app import create_server
 
@@ -180,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--path", type=Path, default=Path("."), help="the indexed folder (default: .)")
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
+    workspaces = sub.add_parser("workspaces", help="list the workspaces the Weaviate class holds")
+    workspaces.add_argument("--path", type=Path, default=Path("."), help="a folder whose settings name Weaviate (default: .)")
+    workspaces.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
+    forget = sub.add_parser("forget", help="remove one workspace's chunks from Weaviate")
+    forget.add_argument("workspace", help="a workspace id, as `acolyte-lsp workspaces` lists it")
+    forget.add_argument("--yes", action="store_true", help="really remove them (without it, only say what would go)")
+    forget.add_argument("--path", type=Path, default=Path("."), help="a folder whose settings name Weaviate (default: .)")
+    forget.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
     sub.add_parser("schema", help="print the JSON Schema of .acolyte")
     settings = sub.add_parser("settings", help="print the effective settings for a folder (secrets masked)")
     settings.add_argument("path", type=Path, nargs="?", default=Path("."))
@@ -203,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "index":
         return asyncio.run(_index(args.path, args.url, args.force))
+    if args.command == "workspaces":
+        return asyncio.run(_workspaces(args.path, args.url))
+    if args.command == "forget":
+        return asyncio.run(_forget(args.path, args.url, args.workspace, args.yes))
     return asyncio.run(_search(args.path, args.query, args.limit, args.url))
 
 

@@ -52,6 +52,7 @@ class WeaviateSettings:
     connect_timeout_s: float = field(default=5.0, metadata={"min": 0.1})
     read_timeout_s: float = field(default=60.0, metadata={"min": 0.1})
     consistency_level: str | None = field(default=None, metadata={"choices": ("ONE", "QUORUM", "ALL")})
+    replication_factor: int | None = field(default=None, metadata={"min": 1})  # set when the class is created
     embedded: bool = False
     embedded_version: str | None = None
     embedded_binary_path: str | None = None
@@ -472,6 +473,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "weaviate.dynamic_batching": "Tune the batch size to Weaviate's answers.",
     "weaviate.parallel_clients": "Batches in flight at once, each on its own client.",
     "weaviate.consistency_level": "Replication consistency for writes and deletes.",
+    "weaviate.replication_factor": "Copies of each chunk in a replicated cluster, set when the class is created (null: the server's default).",
     "weaviate.embedded": "Run Weaviate Embedded (downloads Weaviate once).",
     "indexing.exclude": "Gitignore-style patterns never indexed, on top of .gitignore and .acolyteignore.",
     "indexing.include": "When set, only files matching one of these patterns are indexed.",

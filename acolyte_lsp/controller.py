@@ -15,6 +15,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,7 @@ class Controller:
         self.metrics = Metrics()
         self.last_error: str | None = None
         self.last_summaries: dict[Path, IndexSummary] = {}
+        self.last_indexed: dict[Path, str] = {}  # when each root's last complete run ended (UTC)
         self._on_event = on_event
         self._notify = on_notice
         self._failed_files: set[Path] = set()
@@ -413,6 +415,8 @@ class Controller:
             for root in roots:
                 summary = await indexer.index_workspace(root, force=force, cancel=cancel)
                 self.last_summaries[root.path] = summary
+                if not summary.error and not summary.cancelled:
+                    self.last_indexed[root.path] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
                 summaries.append(summary)
                 if cancel.is_set() or summary.error:
                     break
@@ -467,6 +471,9 @@ class Controller:
             entry: dict[str, Any] = {
                 "path": str(root.path),
                 "workspace": root.workspace_id,
+                "root": root.path.name,
+                "files": None if summary is None else summary.files_indexed + summary.files_unchanged,
+                "last_indexed": self.last_indexed.get(root.path),
                 "last_run": None if summary is None else dataclasses.asdict(summary),
                 "chunks_in_weaviate": None,
             }

@@ -7,6 +7,7 @@ adding a duplicate, so a retried or repeated batch is harmless.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,12 @@ def workspace_id(root: Path) -> str:
     resolved = root.resolve()
     digest = hashlib.sha256(resolved.as_posix().encode("utf-8")).hexdigest()[:12]
     return f"{resolved.name or 'root'}-{digest}"
+
+
+def root_name(workspace: str) -> str:
+    """The folder name inside a path-derived workspace id; a shared id is its own name."""
+    match = re.fullmatch(r"(.+)-[0-9a-f]{12}", workspace)
+    return match.group(1) if match else workspace
 
 
 def chunk_uuid(workspace: str, file_path: str, start_line: int, end_line: int, content: str) -> str:

@@ -23,7 +23,7 @@ from .batch_inserter import BatchConfig, BatchResult, WeaviateBatchInserter
 from .client import connect, short_reason
 from .client_compat import close_client
 from .errors import StoreError, WeaviateUnavailableError
-from .queries import SearchHit
+from .queries import SearchHit, WorkspaceSummary
 from .schema import ensure_schema
 
 T = TypeVar("T")
@@ -38,6 +38,7 @@ class ChunkStore:
         self._url = settings.weaviate.url
         self.class_name = settings.weaviate.class_name
         self._vectorizer = vectorizer_of(settings)
+        self._replication_factor = settings.weaviate.replication_factor
         self.inserter = WeaviateBatchInserter(self._clients, metrics=metrics)
         self.inserter.reconfigure(batch_config(settings))
         # Batch deletes read the level from the client's batch object.
@@ -51,7 +52,9 @@ class ChunkStore:
         def _open() -> list[weaviate.Client]:
             client = connect(settings.weaviate)
             try:
-                ensure_schema(client, settings.weaviate.class_name, vectorizer_of(settings))
+                ensure_schema(
+                    client, settings.weaviate.class_name, vectorizer_of(settings), settings.weaviate.replication_factor
+                )
             except (requests.exceptions.RequestException, WeaviateBaseError) as err:
                 raise _store_error(settings.weaviate.url, err) from err
             # One client per parallel batch: a v3 client's batch must never be shared by threads.
@@ -75,7 +78,7 @@ class ChunkStore:
 
     async def ensure_class(self) -> bool:
         """Create the class when Weaviate lost it; True when it had to (everything must be sent again)."""
-        return await self._run(ensure_schema, self.class_name, self._vectorizer)
+        return await self._run(ensure_schema, self.class_name, self._vectorizer, self._replication_factor)
 
     async def vector_size(self) -> int | None:
         return await self._run(queries.vector_size, self.class_name)
@@ -92,11 +95,19 @@ class ChunkStore:
         """What Weaviate holds for `workspace`; a class Weaviate lost (emptied, restored) is made again, empty."""
 
         def listing(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
-            if ensure_schema(client, class_name, self._vectorizer):
+            if ensure_schema(client, class_name, self._vectorizer, self._replication_factor):
                 return {}
             return queries.indexed_files(client, class_name, workspace)
 
         return await self._run(listing, self.class_name, workspace)
+
+    async def workspaces(self) -> list[WorkspaceSummary]:
+        """Every workspace the class holds (walks the class: an administrative query)."""
+        return await self._run(queries.workspace_summaries, self.class_name)
+
+    async def forget(self, workspace: str) -> int:
+        """Remove every chunk of `workspace`; how many went."""
+        return await self._run(queries.delete_workspace, self.class_name, workspace)
 
     async def search(
         self,

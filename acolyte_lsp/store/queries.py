@@ -128,6 +128,47 @@ def indexed_files(client: weaviate.Client, class_name: str, workspace: str) -> d
         after = page[-1]["_additional"]["id"]
 
 
+@dataclass(frozen=True)
+class WorkspaceSummary:
+    """What the class holds for one workspace."""
+
+    workspace: str
+    files: int
+    chunks: int
+    last_indexed: str  # the newest `indexed_at` (RFC 3339), "" when none carries one
+
+
+def workspace_summaries(client: weaviate.Client, class_name: str) -> list[WorkspaceSummary]:
+    """Every workspace in the class with its files, chunks and last indexing time (walks the class)."""
+    files: dict[str, set[str]] = {}
+    chunks: dict[str, int] = {}
+    newest: dict[str, str] = {}
+    after: str | None = None
+    while True:
+        query = (
+            client.query.get(class_name, ["workspace", "file_path", "indexed_at"]).with_additional(["id"]).with_limit(_PAGE_SIZE)
+        )
+        if after is not None:
+            query = query.with_after(after)
+        reply = query.do()
+        _raise_graphql_errors(reply)
+        page = ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []
+        for item in page:
+            workspace = str(item.get("workspace") or "")
+            files.setdefault(workspace, set()).add(str(item.get("file_path") or ""))
+            chunks[workspace] = chunks.get(workspace, 0) + 1
+            newest[workspace] = max(newest.get(workspace, ""), str(item.get("indexed_at") or ""))
+        if len(page) < _PAGE_SIZE:
+            break
+        after = page[-1]["_additional"]["id"]
+    return [WorkspaceSummary(w, len(files[w]), chunks[w], newest[w]) for w in sorted(files)]
+
+
+def delete_workspace(client: weaviate.Client, class_name: str, workspace: str) -> int:
+    """Delete every chunk of one workspace; return how many went."""
+    return _delete_where(client, class_name, _equal("workspace", workspace))
+
+
 def search_chunks(
     client: weaviate.Client,
     class_name: str,

@@ -23,9 +23,9 @@ PROPERTIES: tuple[dict[str, Any], ...] = (
 )
 
 
-def class_definition(class_name: str, vectorizer: str = "none") -> dict[str, Any]:
+def class_definition(class_name: str, vectorizer: str = "none", replication_factor: int | None = None) -> dict[str, Any]:
     """The class body for `POST /v1/schema`: cosine HNSW; no vectorizer unless Weaviate embeds."""
-    return {
+    body: dict[str, Any] = {
         "class": class_name,
         "description": "Code chunks indexed by acolyte-lsp",
         "vectorizer": vectorizer,
@@ -33,10 +33,17 @@ def class_definition(class_name: str, vectorizer: str = "none") -> dict[str, Any
         "vectorIndexConfig": {"distance": "cosine"},
         "properties": [dict(p) for p in PROPERTIES],
     }
+    if replication_factor is not None:
+        body["replicationConfig"] = {"factor": replication_factor}
+    return body
 
 
-def ensure_schema(client: weaviate.Client, class_name: str, vectorizer: str = "none") -> bool:
+def ensure_schema(
+    client: weaviate.Client, class_name: str, vectorizer: str = "none", replication_factor: int | None = None
+) -> bool:
     """Create the class if missing (with `vectorizer`: "none" when we send vectors); True when created.
+
+    `replication_factor` applies when the class is created; an existing class keeps its own.
 
     An existing class must have every property we write, with the same data type.
     """
@@ -46,7 +53,7 @@ def ensure_schema(client: weaviate.Client, class_name: str, vectorizer: str = "n
         None,
     )
     if existing is None:
-        client.schema.create_class(class_definition(class_name, vectorizer))
+        client.schema.create_class(class_definition(class_name, vectorizer, replication_factor))
         return True
     have = {p["name"]: p.get("dataType") for p in existing.get("properties", [])}
     for prop in PROPERTIES:

@@ -123,6 +123,9 @@ async def test_index_status_reports_state_counts_and_metrics(
     [root] = status["roots"]
     assert root["chunks_in_weaviate"] == 3
     assert root["last_run"]["files_indexed"] == 1
+    assert (root["workspace"], root["root"], root["files"]) == (workspace_id(tmp_path), tmp_path.name, 1)
+    assert root["last_indexed"].startswith("20") and root["last_indexed"].endswith("Z")
+    assert status["queue"]["failed_files_to_retry"] == 0
     assert status["metrics"]["weaviate.batch.successful"] == 3
     assert status["metrics"]["indexing_weaviate_batch_insert"]["count"] >= 1
 

@@ -78,3 +78,36 @@ def test_the_stdio_flag_editors_add_is_accepted() -> None:
 
     args = build_parser().parse_args(["--stdio"])
     assert args.command is None and args.stdio is True
+
+
+def test_workspaces_lists_each_workspace_with_files_chunks_and_time(weaviate_url: str, class_name: str, tmp_path: Path) -> None:
+    first, second = tmp_path / "alpha", tmp_path / "beta"
+    for root in (first, second):
+        root.mkdir()
+        _workspace(root, class_name)
+        assert _run("index", str(root), "--url", weaviate_url).returncode == 0
+    done = _run("workspaces", "--path", str(first), "--url", weaviate_url)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:]}
+    assert rows[workspace_id(first)][1:4] == ["alpha", "2", "3"]
+    assert rows[workspace_id(second)][1:4] == ["beta", "2", "3"]
+    assert rows[workspace_id(first)][4].startswith("20")  # an RFC 3339 time
+
+
+def test_forget_asks_for_yes_then_removes_only_that_workspace(
+    weaviate_url: str, class_name: str, client: weaviate.Client, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "alpha", tmp_path / "beta"
+    for root in (first, second):
+        root.mkdir()
+        _workspace(root, class_name)
+        _run("index", str(root), "--url", weaviate_url)
+    asked = _run("forget", workspace_id(first), "--path", str(first), "--url", weaviate_url)
+    assert asked.returncode == 64 and "would remove 3 chunks of 2 files" in asked.stdout
+    assert queries.count_chunks(client, class_name, workspace_id(first)) == 3
+    done = _run("forget", workspace_id(first), "--yes", "--path", str(first), "--url", weaviate_url)
+    assert done.returncode == 0 and "removed 3 chunks" in done.stdout
+    assert queries.count_chunks(client, class_name, workspace_id(first)) == 0
+    assert queries.count_chunks(client, class_name, workspace_id(second)) == 3
+    unknown = _run("forget", "nobody-000000000000", "--yes", "--path", str(first), "--url", weaviate_url)
+    assert unknown.returncode == 64 and "holds no workspace" in unknown.stderr

@@ -299,11 +299,12 @@ class WeaviateTestServer:
         auto_schema: bool = False,
         api_key: str | None = None,
         modules: tuple[str, ...] = (),
+        nodes: int = 1,
     ) -> None:
         self.host = host
         self.port = port
         self.api_key = api_key
-        self.state = WeaviateState(auto_schema=auto_schema, modules=frozenset(modules))
+        self.state = WeaviateState(auto_schema=auto_schema, modules=frozenset(modules), nodes=nodes)
         self.faults = Faults()
         self.requests: list[RequestRecord] = []
         self.in_flight = 0

@@ -203,6 +203,7 @@ class WeaviateState:
     """
 
     auto_schema: bool = False
+    nodes: int = 1  # storage nodes: a replication factor above this is refused, as Weaviate does
     version: str = "1.25.4"
     modules: frozenset[str] = frozenset()
     classes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -245,8 +246,17 @@ class WeaviateState:
                 properties.append(entry)
             vector_config = {"distance": "cosine", "ef": -1, "efConstruction": 128, "maxConnections": 32}
             vector_config.update(body.get("vectorIndexConfig") or {})
+            factor = (body.get("replicationConfig") or {}).get("factor", 1)
+            if not isinstance(factor, int) or factor < 1:
+                raise WeaviateError(422, f"replication factor must be at least 1, got {factor!r}")
+            if factor > self.nodes:
+                # Weaviate's sharding state cannot place more replicas than it has storage nodes.
+                raise WeaviateError(
+                    422, f"init sharding state: not enough storage replicas: found {self.nodes} want {factor}"
+                )
             stored = {
                 "class": name,
+                "replicationConfig": {"factor": factor},
                 "description": body.get("description", ""),
                 "vectorizer": body.get("vectorizer", "none"),
                 "vectorIndexType": body.get("vectorIndexType", "hnsw"),
