@@ -15,7 +15,7 @@ vectors (what a real embedding model produces).
   f32 ceiling     the same, with exactly the bytes (c) sends (float32 vectors via `wire_json`)
 
 Usage: python benchmarks/bench_insert.py [--sizes 10,100,1000,10000] [--latencies 0,5,20] [--repeat 3]
-       python benchmarks/bench_insert.py --wire-cost | --tuner-trace | --split
+       python benchmarks/bench_insert.py --wire-cost | --tuner-trace | --split | --plain-client
 Prints Markdown for BENCHMARKS.md (median of --repeat runs per cell).
 """
 
@@ -260,6 +260,38 @@ def split_threshold() -> None:
         proc.wait()
 
 
+def plain_client() -> None:
+    """A plain `weaviate.Client` handed to the inserter, against one made by `connect()`, side by side."""
+    import weaviate
+
+    print("| client handed to `WeaviateBatchInserter` (1,000 objects, batches of 100, 5 ms/request) | obj/s | vs connect() |")
+    print("|---|---|---|")
+    proc, url = _start_server(5)
+    try:
+        settings = WeaviateSettings(url=url, read_timeout_s=120)
+        ensure_schema(connect(settings), "CodeChunk")
+        quiet = dict(batch_size=100, dynamic=False, timeout_retries=0, connection_error_retries=0, max_retries=0)
+        inserters = {
+            "`connect(settings)`": WeaviateBatchInserter(connect(settings), **quiet),
+            "plain `weaviate.Client(url)`": WeaviateBatchInserter(weaviate.Client(url), **quiet),
+            "plain `weaviate.Client(url)`, `fast_wire=False` (before)": WeaviateBatchInserter(
+                weaviate.Client(url), fast_wire=False, **quiet
+            ),
+        }
+        rates: dict[str, list[float]] = {name: [] for name in inserters}
+        for run in range(7):  # interleaved, so drift on a noisy machine hits every row alike
+            for name, inserter in inserters.items():
+                rates[name].append(1000 / _time_inserter(inserter, 1000, run, float32=True))
+        base = statistics.median(rates["`connect(settings)`"])
+        for name, values in rates.items():
+            print(f"| {name} | {statistics.median(values):,.0f} | {statistics.median(values) / base:.2f} |")
+        for inserter in inserters.values():
+            inserter.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10,100,1000,10000")
@@ -272,7 +304,11 @@ def main() -> None:
     parser.add_argument("--tuner-trace", action="store_true", help="only show the batch-size tuner at work")
     parser.add_argument("--wire-cost", action="store_true", help="only show where the client's time goes")
     parser.add_argument("--split", action="store_true", help="only compare short calls split over 2 clients or not")
+    parser.add_argument("--plain-client", action="store_true", help="only compare a plain weaviate.Client with connect()")
     args = parser.parse_args()
+    if args.plain_client:
+        plain_client()
+        return
     if args.tuner_trace:
         tuner_trace()
         return

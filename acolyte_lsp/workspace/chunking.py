@@ -19,6 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
+from .spans import Span, split_lines
+from .structure_markdown import markdown_spans
+from .structure_python import python_spans
+from .structure_treesitter import SUPPORTED, treesitter_spans
+
 LANGUAGE_BY_SUFFIX: dict[str, str] = {
     ".py": "python",
     ".pyi": "python",
@@ -73,21 +78,6 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class Span:
-    """A definition found by a structure reader (1-based, inclusive), with nested definitions."""
-
-    start: int
-    end: int
-    kind: str
-    name: str
-    children: tuple["Span", ...] = ()
-
-    @property
-    def size(self) -> int:
-        return self.end - self.start + 1
-
-
-@dataclass(frozen=True)
 class ChunkingOptions:
     """Size budget in lines."""
 
@@ -99,17 +89,6 @@ class ChunkingOptions:
 def language_of(rel_path: str) -> str:
     """The language name for a path, from its suffix ("text" when unknown)."""
     return LANGUAGE_BY_SUFFIX.get(PurePosixPath(rel_path).suffix.lower(), "text")
-
-
-def split_lines(text: str) -> list[str]:
-    """The file's lines with their endings; only "\\n" ends a line."""
-    if not text:
-        return []
-    lines = text.split("\n")
-    out = [line + "\n" for line in lines[:-1]]
-    if lines[-1]:
-        out.append(lines[-1])
-    return out
 
 
 def chunk_lines(text: str, window: int = 60, overlap: int = 10) -> list[Chunk]:
@@ -136,16 +115,10 @@ def chunk_file(rel_path: str, text: str, options: ChunkingOptions = ChunkingOpti
 def _structure(rel_path: str, text: str) -> list[Span] | None:
     language = language_of(rel_path)
     if language == "python":
-        from .structure_python import python_spans
-
         return python_spans(text)
     if language == "markdown":
-        from .structure_markdown import markdown_spans
-
         readme = PurePosixPath(rel_path).name.lower().startswith("readme")
         return markdown_spans(text, "README" if readme else "SECTION")
-    from .structure_treesitter import SUPPORTED, treesitter_spans
-
     grammar = "tsx" if PurePosixPath(rel_path).suffix.lower() == ".tsx" else language
     if grammar in SUPPORTED:
         return treesitter_spans(grammar, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .chunking import Span, split_lines
+from .spans import Span, split_lines
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import warnings
 
-from .chunking import Span
+from .spans import Span
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .chunking import Span
+from .spans import Span
 
 
 @dataclass(frozen=True)

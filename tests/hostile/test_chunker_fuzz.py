@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from acolyte_lsp.workspace.chunking import ChunkingOptions, chunk_file, split_lines
+from acolyte_lsp.workspace.chunking import ChunkingOptions, chunk_file
+from acolyte_lsp.workspace.spans import split_lines
 from tests.bounds import CASE_SECONDS, within_memory
 
 SUFFIXES = [".py", ".js", ".ts", ".tsx", ".go", ".rs", ".java", ".c", ".cpp", ".md", ".txt", ".json"]

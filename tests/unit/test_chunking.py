@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from acolyte_lsp.workspace.chunking import ChunkingOptions, chunk_file, split_lines
+from acolyte_lsp.workspace.chunking import ChunkingOptions, chunk_file
+from acolyte_lsp.workspace.spans import split_lines
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "code"
 LOOSE = ChunkingOptions(max_lines=60, overlap=10, min_lines=1)
@@ -144,3 +145,14 @@ def test_form_feeds_and_crlf_do_not_shift_lines() -> None:
     text = "def a():\r\n    return '\x0c'\r\n\x0c\r\ndef b():\r\n    return 2\r\n"
     chunks = chunk_file("ff.py", text, LOOSE)
     assert [(c.name, c.start_line, c.end_line) for c in chunks] == [("a", 1, 3), ("b", 4, 5)]
+
+
+def test_structure_readers_do_not_import_the_chunker_back() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, acolyte_lsp.workspace.structure_python, acolyte_lsp.workspace.structure_markdown, "
+        "acolyte_lsp.workspace.structure_treesitter; assert 'acolyte_lsp.workspace.chunking' not in sys.modules"
+    )
+    assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0
