@@ -8,14 +8,15 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
 
 from . import __version__
 from .config import Settings, json_schema, load_settings, redacted
-from .identity import root_name
-from .secrecy import install_log_masking
 from .embedding import EmbedderError, make_embedder
+from .identity import root_name
 from .indexer import (
     FileFailed,
     FileNotIndexed,
@@ -30,6 +31,7 @@ from .indexer import (
 from .metrics import Metrics
 from .store.chunk_store import ChunkStore
 from .store.errors import StoreError
+from .secrecy import install_log_masking
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
@@ -125,26 +127,30 @@ async def _index(path: Path, url: str | None, force: bool) -> int:
     return EXIT_FILES_FAILED if summary.files_failed else EXIT_OK
 
 
+@asynccontextmanager
+async def _opened_store(settings: Settings) -> AsyncIterator[ChunkStore]:
+    """A connected store, closed afterwards (`StoreError` when Weaviate cannot be used)."""
+    store = await ChunkStore.open(settings, Metrics())
+    try:
+        yield store
+    finally:
+        await asyncio.to_thread(store.close)
+
+
 async def _search(path: Path, query: str, limit: int, url: str | None) -> int:
     settings = _settings_for(path, url)
-    try:
-        store = await ChunkStore.open(settings, Metrics())
-    except StoreError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return EXIT_UNAVAILABLE
     try:
         embedder = make_embedder(settings.embeddings)
         vector = embedder.embed_query(query)
         root = WorkspaceRoot.at(path, settings.indexing.workspace_id)
-        hits = await store.search(root.workspace_id, limit, vector, None if vector else query)
+        async with _opened_store(settings) as store:
+            hits = await store.search(root.workspace_id, limit, vector, None if vector else query)
     except EmbedderError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_USAGE
     except StoreError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
-    finally:
-        await asyncio.to_thread(store.close)
     for hit in hits:
         print(f"{1 - hit.distance:.3f}  {hit.file_path}:{hit.start_line}-{hit.end_line}  {hit.chunk_name}")
     return EXIT_OK
@@ -153,17 +159,11 @@ async def _search(path: Path, query: str, limit: int, url: str | None) -> int:
 async def _workspaces(path: Path, url: str | None) -> int:
     settings = _settings_for(path, url)
     try:
-        store = await ChunkStore.open(settings, Metrics())
+        async with _opened_store(settings) as store:
+            summaries = await store.workspaces()
     except StoreError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
-    try:
-        summaries = await store.workspaces()
-    except StoreError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return EXIT_UNAVAILABLE
-    finally:
-        await asyncio.to_thread(store.close)
     print(f"{'workspace':<40} {'root':<24} {'files':>7} {'chunks':>8}  last indexed")
     for summary in summaries:
         print(
@@ -178,26 +178,20 @@ async def _workspaces(path: Path, url: str | None) -> int:
 async def _forget(path: Path, url: str | None, workspace: str, confirmed: bool) -> int:
     settings = _settings_for(path, url)
     try:
-        store = await ChunkStore.open(settings, Metrics())
+        async with _opened_store(settings) as store:
+            found = next((s for s in await store.workspaces() if s.workspace == workspace), None)
+            if found is None:
+                sys.stderr.write(f"error: class {settings.weaviate.class_name} holds no workspace {workspace!r} "
+                                 "(see `acolyte-lsp workspaces`)\n")
+                return EXIT_USAGE
+            if not confirmed:
+                print(f"would remove {found.chunks} chunks of {found.files} files of workspace {workspace}; "
+                      "run again with --yes to remove them")
+                return EXIT_USAGE
+            removed = await store.forget(workspace)
     except StoreError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
-    try:
-        found = next((s for s in await store.workspaces() if s.workspace == workspace), None)
-        if found is None:
-            sys.stderr.write(f"error: class {settings.weaviate.class_name} holds no workspace {workspace!r} "
-                             "(see `acolyte-lsp workspaces`)\n")
-            return EXIT_USAGE
-        if not confirmed:
-            print(f"would remove {found.chunks} chunks of {found.files} files of workspace {workspace}; "
-                  "run again with --yes to remove them")
-            return EXIT_USAGE
-        removed = await store.forget(workspace)
-    except StoreError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return EXIT_UNAVAILABLE
-    finally:
-        await asyncio.to_thread(store.close)
     print(f"removed {removed} chunks of workspace {workspace}")
     return EXIT_OK
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,31 +102,33 @@ def count_chunks(client: weaviate.Client, class_name: str, workspace: str) -> in
     return int(groups[0]["meta"]["count"]) if groups else 0
 
 
-def indexed_files(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
-    """Each indexed file of `workspace` with the content hashes its chunks carry.
-
-    Walks the class with Weaviate's cursor API (`after`), which cannot be
-    combined with a filter, so other workspaces' chunks are skipped here.
-    """
-    files: dict[str, set[str]] = {}
+def _walk_class(client: weaviate.Client, class_name: str, properties: list[str]) -> Iterator[dict[str, Any]]:
+    """Every object of the class with `properties`, page by page through the cursor API (`after`)."""
     after: str | None = None
     while True:
-        query = (
-            client.query.get(class_name, ["file_path", "file_hash", "workspace"])
-            .with_additional(["id"])
-            .with_limit(_PAGE_SIZE)
-        )
+        query = client.query.get(class_name, properties).with_additional(["id"]).with_limit(_PAGE_SIZE)
         if after is not None:
             query = query.with_after(after)
         reply = query.do()
         _raise_graphql_errors(reply)
         page = ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []
-        for item in page:
-            if item.get("workspace") == workspace and item.get("file_path"):
-                files.setdefault(item["file_path"], set()).add(item.get("file_hash") or "")
+        yield from page
         if len(page) < _PAGE_SIZE:
-            return files
+            return
         after = page[-1]["_additional"]["id"]
+
+
+def indexed_files(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
+    """Each indexed file of `workspace` with the content hashes its chunks carry.
+
+    Walks the class with Weaviate's cursor API, which cannot be combined with a
+    filter, so other workspaces' chunks are skipped here.
+    """
+    files: dict[str, set[str]] = {}
+    for item in _walk_class(client, class_name, ["file_path", "file_hash", "workspace"]):
+        if item.get("workspace") == workspace and item.get("file_path"):
+            files.setdefault(item["file_path"], set()).add(item.get("file_hash") or "")
+    return files
 
 
 @dataclass(frozen=True)
@@ -143,24 +146,11 @@ def workspace_summaries(client: weaviate.Client, class_name: str) -> list[Worksp
     files: dict[str, set[str]] = {}
     chunks: dict[str, int] = {}
     newest: dict[str, str] = {}
-    after: str | None = None
-    while True:
-        query = (
-            client.query.get(class_name, ["workspace", "file_path", "indexed_at"]).with_additional(["id"]).with_limit(_PAGE_SIZE)
-        )
-        if after is not None:
-            query = query.with_after(after)
-        reply = query.do()
-        _raise_graphql_errors(reply)
-        page = ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []
-        for item in page:
-            workspace = str(item.get("workspace") or "")
-            files.setdefault(workspace, set()).add(str(item.get("file_path") or ""))
-            chunks[workspace] = chunks.get(workspace, 0) + 1
-            newest[workspace] = max(newest.get(workspace, ""), str(item.get("indexed_at") or ""))
-        if len(page) < _PAGE_SIZE:
-            break
-        after = page[-1]["_additional"]["id"]
+    for item in _walk_class(client, class_name, ["workspace", "file_path", "indexed_at"]):
+        workspace = str(item.get("workspace") or "")
+        files.setdefault(workspace, set()).add(str(item.get("file_path") or ""))
+        chunks[workspace] = chunks.get(workspace, 0) + 1
+        newest[workspace] = max(newest.get(workspace, ""), str(item.get("indexed_at") or ""))
     return [WorkspaceSummary(w, len(files[w]), chunks[w], newest[w]) for w in sorted(files)]
 
 
