@@ -29,9 +29,9 @@ from .indexer import (
     WorkspaceRoot,
 )
 from .metrics import Metrics
+from .secrecy import install_log_masking
 from .store.chunk_store import ChunkStore
 from .store.errors import StoreError
-from .secrecy import install_log_masking
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
