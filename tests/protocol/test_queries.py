@@ -105,3 +105,22 @@ def test_search_path_prefix_with_wildcards_is_exact(client: weaviate.Client, cla
     _, vectors, _ = chunk_objects(1)
     hits = queries.search_chunks(client, class_name, "ws", 10, vector=vectors[0], path_prefix="a*/")
     assert {h.file_path for h in hits} == {"a*/m.py"}
+
+
+def test_like_treats_only_star_and_question_mark_as_wildcards(client: weaviate.Client, class_name: str) -> None:
+    _seed_folders(client, class_name, ["glob[x]", "globx", "glob[y]"])
+    where = {"path": ["file_path"], "operator": "Like", "valueText": "glob[x]/*"}
+    reply = client.query.get(class_name, ["file_path"]).with_where(where).with_limit(50).do()
+    assert {o["file_path"] for o in reply["data"]["Get"][class_name]} == {"glob[x]/m.py"}
+
+
+def test_an_overwritten_object_is_found_by_its_new_values_only(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(1, workspace="first")
+    _insert(client, class_name, objects, vectors, uuids)
+    objects[0]["workspace"] = "second"
+    _insert(client, class_name, objects, vectors, uuids)  # same id: an overwrite
+    assert queries.count_chunks(client, class_name, "first") == 0
+    assert queries.count_chunks(client, class_name, "second") == 1
+    client.data_object.delete(uuids[0], class_name=class_name)
+    assert queries.count_chunks(client, class_name, "second") == 0

@@ -184,7 +184,9 @@ def _get(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     after = f.args.get("after")
     if limit > QUERY_MAXIMUM_RESULTS:
         raise GraphQLError(f"query maximum results exceeded: limit {limit} > {QUERY_MAXIMUM_RESULTS}")
-    candidates = [o for o in state.all_objects(class_name) if state.matches(class_name, o, where)]
+    if after is not None and near is None and where is None:
+        return [_select(o, f.selections, None) for o in state.page_after(class_name, str(after), limit)]
+    candidates = state.select(class_name, where)
     distances: dict[str, float] = {}
     if near is not None:
         vector = [float(v) for v in near.get("vector") or []]
@@ -243,7 +245,7 @@ def _select(obj: Any, selections: list[Field], distance: float | None) -> dict[s
 def _aggregate(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     class_name = _class_or_error(state, f.name, "AggregateObjectsObj")
     where = f.args.get("where")
-    matched = [o for o in state.all_objects(class_name) if state.matches(class_name, o, where)]
+    matched = state.select(class_name, where)
     group_by = f.args.get("groupBy")
     if group_by is None:
         return [_aggregate_fields(matched, f.selections, None)]

@@ -488,7 +488,7 @@ class WeaviateTestServer:
         output = body.get("output", "minimal")
         dry_run = bool(body.get("dryRun", False))
         with self.state.lock:
-            matched = [o for o in self.state.all_objects(class_name) if self.state.matches(class_name, o, where)]
+            matched = self.state.select(class_name, where)
             matched.sort(key=lambda o: o.id)
             chosen = matched[:QUERY_MAXIMUM_RESULTS]
             if not dry_run:

@@ -9,8 +9,8 @@ explicitly; `auto_schema=True` models Weaviate's default instead.
 
 from __future__ import annotations
 
+import bisect
 import copy
-import fnmatch
 import hashlib
 import math
 import re
@@ -209,6 +209,10 @@ class WeaviateState:
     classes: dict[str, dict[str, Any]] = field(default_factory=dict)
     objects: dict[str, dict[str, StoredObject]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Weaviate answers filters from an inverted index and walks its cursor in id order without
+    # scanning the class; these two keep the stand-in's costs shaped the same way.
+    _field_index: dict[str, dict[str, dict[str, set[str]]]] = field(default_factory=dict)
+    _sorted_ids: dict[str, list[str]] = field(default_factory=dict)
 
     # ---- schema -------------------------------------------------------------
 
@@ -267,6 +271,10 @@ class WeaviateState:
             }
             self.classes[name] = stored
             self.objects[name] = {}
+            self._field_index[name] = {
+                p["name"]: {} for p in properties if p.get("tokenization") == "field" and p["dataType"][0] == "text"
+            }
+            self._sorted_ids.pop(name, None)
             return copy.deepcopy(stored)
 
     def delete_class(self, name: str) -> None:
@@ -274,6 +282,8 @@ class WeaviateState:
         with self.lock:
             self.classes.pop(key, None)
             self.objects.pop(key, None)
+            self._field_index.pop(key, None)
+            self._sorted_ids.pop(key, None)
 
     def schema(self) -> dict[str, Any]:
         with self.lock:
@@ -339,10 +349,32 @@ class WeaviateState:
         now = int(time.time() * 1000)
         with self.lock:
             bucket = self.objects.setdefault(class_name, {})
-            created = bucket[object_id].created if object_id in bucket else now
+            previous = bucket.get(object_id)
+            created = previous.created if previous is not None else now
             stored = StoredObject(class_name, object_id, properties, vector, created, now)
             bucket[object_id] = stored
+            if previous is not None:
+                self._unindex(previous)
+            else:
+                self._sorted_ids.pop(class_name, None)
+            self._index(stored)
             return stored
+
+    def _index(self, obj: StoredObject) -> None:
+        for prop, values in self._field_index.get(obj.class_name, {}).items():
+            value = obj.properties.get(prop)
+            if value is not None:
+                values.setdefault(str(value).strip(), set()).add(obj.id)
+
+    def _unindex(self, obj: StoredObject) -> None:
+        for prop, values in self._field_index.get(obj.class_name, {}).items():
+            value = obj.properties.get(prop)
+            if value is not None:
+                ids = values.get(str(value).strip())
+                if ids is not None:
+                    ids.discard(obj.id)
+                    if not ids:
+                        del values[str(value).strip()]
 
     def get(self, class_name: str, object_id: str) -> StoredObject | None:
         with self.lock:
@@ -356,12 +388,52 @@ class WeaviateState:
         return None
 
     def delete(self, class_name: str, object_id: str) -> bool:
+        key = capitalize_class(class_name)
         with self.lock:
-            return self.objects.get(capitalize_class(class_name), {}).pop(object_id, None) is not None
+            removed = self.objects.get(key, {}).pop(object_id, None)
+            if removed is None:
+                return False
+            self._unindex(removed)
+            self._sorted_ids.pop(key, None)
+            return True
 
     def all_objects(self, class_name: str) -> list[StoredObject]:
         with self.lock:
             return list(self.objects.get(capitalize_class(class_name), {}).values())
+
+    def select(self, class_name: str, where: dict[str, Any] | None) -> list[StoredObject]:
+        """The objects matching `where`, narrowed first by the equality index where the filter allows."""
+        key = capitalize_class(class_name)
+        with self.lock:
+            ids = self._indexed_candidates(key, where)
+            bucket = self.objects.get(key, {})
+            pool = list(bucket.values()) if ids is None else [bucket[i] for i in ids if i in bucket]
+        return [o for o in pool if self.matches(key, o, where)]
+
+    def _indexed_candidates(self, key: str, where: dict[str, Any] | None) -> set[str] | None:
+        """Ids that can match (a superset), from Equal filters on field-tokenized text; None: no help."""
+        if not where:
+            return None
+        if where.get("operator") == "And":
+            found = [self._indexed_candidates(key, w) for w in where.get("operands") or []]
+            sets = [f for f in found if f is not None]
+            return set.intersection(*sets) if sets else None
+        path = where.get("path") or []
+        values = self._field_index.get(key, {}).get(path[0]) if where.get("operator") == "Equal" and len(path) == 1 else None
+        if values is None or "valueText" not in where:
+            return None
+        return set(values.get(str(where["valueText"]).strip(), ()))
+
+    def page_after(self, class_name: str, after: str | None, limit: int) -> list[StoredObject]:
+        """The cursor API: up to `limit` objects in id order, after the id `after`."""
+        key = capitalize_class(class_name)
+        with self.lock:
+            ordered = self._sorted_ids.get(key)
+            bucket = self.objects.get(key, {})
+            if ordered is None:
+                ordered = self._sorted_ids[key] = sorted(bucket)
+            start = 0 if after is None else bisect.bisect_right(ordered, str(after))
+            return [bucket[i] for i in ordered[start : start + limit]]
 
     # ---- filters ------------------------------------------------------------
 
@@ -417,9 +489,15 @@ def _match_text(operator: str, value: str, expected: str, tokenization: str) -> 
         return equal if operator == "Equal" else not equal
     if operator == "Like":
         if tokenization == "field":
-            return fnmatch.fnmatchcase(value, expected)
-        return any(fnmatch.fnmatchcase(t, expected.lower()) for t in tokens(value))
+            return _like(expected).fullmatch(value) is not None
+        pattern = _like(expected.lower())
+        return any(pattern.fullmatch(t) for t in tokens(value))
     raise WeaviateError(422, f"invalid where filter: operator {operator} is not supported for text")
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    """Weaviate's `Like`: `*` is any run of characters, `?` any one; everything else is literal."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
 
 
 def _compare(operator: str, value: Any, expected: Any) -> bool:
