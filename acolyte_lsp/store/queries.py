@@ -12,6 +12,8 @@ import weaviate
 # we repeat the delete until a round removes nothing more.
 _MAX_DELETE_ROUNDS = 1000
 _PAGE_SIZE = 2000
+_MAX_FILE_GROUPS = 1_000_000  # files in one workspace, asked in one aggregation
+_HASHES_PER_FILE = 8  # distinct versions of one file at once (normally 1; 2 mid-update)
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,38 @@ def _walk_class(client: weaviate.Client, class_name: str, properties: list[str])
 def indexed_files(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
     """Each indexed file of `workspace` with the content hashes its chunks carry.
 
-    Walks the class with Weaviate's cursor API, which cannot be combined with a
-    filter, so other workspaces' chunks are skipped here.
+    One aggregation grouped by file over the workspace's chunks (found through
+    the inverted index), so the cost follows this workspace, not the class. When
+    its answer does not account for every chunk (a file with more distinct hashes
+    than asked for, a server that caps groups), the class is walked instead.
     """
+    reply = (
+        client.query.aggregate(class_name)
+        .with_where(_equal("workspace", workspace))
+        .with_group_by_filter(["file_path"])
+        .with_fields(f"groupedBy {{ value }} meta {{ count }} file_hash {{ topOccurrences(limit: {_HASHES_PER_FILE}) {{ value occurs }} }}")
+        .with_limit(_MAX_FILE_GROUPS)
+        .do()
+    )
+    _raise_graphql_errors(reply)
+    files: dict[str, set[str]] = {}
+    accounted = 0
+    for group in ((reply.get("data") or {}).get("Aggregate") or {}).get(class_name) or []:
+        count = int((group.get("meta") or {}).get("count") or 0)
+        top = (group.get("file_hash") or {}).get("topOccurrences") or []
+        if sum(int(t.get("occurs") or 0) for t in top) != count:
+            return _walked_files(client, class_name, workspace)
+        path = str((group.get("groupedBy") or {}).get("value") or "")
+        if path:
+            files.setdefault(path, set()).update(str(t.get("value") or "") for t in top)
+        accounted += count
+    if accounted != count_chunks(client, class_name, workspace):
+        return _walked_files(client, class_name, workspace)
+    return files
+
+
+def _walked_files(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
+    """`indexed_files` by walking the whole class with the cursor API (which cannot be filtered)."""
     files: dict[str, set[str]] = {}
     for item in _walk_class(client, class_name, ["file_path", "file_hash", "workspace"]):
         if item.get("workspace") == workspace and item.get("file_path"):

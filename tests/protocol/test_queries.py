@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import weaviate
 
 from acolyte_lsp.identity import chunk_uuid
@@ -51,9 +52,17 @@ def test_delete_file_removes_every_chunk_of_that_file_in_that_workspace(client: 
     assert queries.count_chunks(client, class_name, "other") == 5
 
 
-def test_indexed_files_pages_through_the_whole_class(client: weaviate.Client, class_name: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_indexed_files_comes_from_one_aggregation_grouped_by_file(client: weaviate.Client, class_name: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     _seed(client, class_name)
-    monkeypatch.setattr(queries, "_PAGE_SIZE", 2)
+    monkeypatch.setattr(queries, "_walked_files", lambda *args: pytest.fail("walked the class"))
+    assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"old", "new"}, "src/b.py": {"b1"}}
+    assert queries.indexed_files(client, class_name, "other") == {"src/a.py": {"old"}}
+
+
+def test_a_file_with_more_versions_than_asked_for_falls_back_to_the_walk(client: weaviate.Client, class_name: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _seed(client, class_name)
+    monkeypatch.setattr(queries, "_HASHES_PER_FILE", 1)
+    monkeypatch.setattr(queries, "_PAGE_SIZE", 2)  # and the walk pages through the whole class
     assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"old", "new"}, "src/b.py": {"b1"}}
 
 

@@ -242,6 +242,9 @@ def _select(obj: Any, selections: list[Field], distance: float | None) -> dict[s
     return out
 
 
+DEFAULT_TOP_OCCURRENCES = 5  # Weaviate's default when topOccurrences has no limit
+
+
 def _aggregate(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     class_name = _class_or_error(state, f.name, "AggregateObjectsObj")
     where = f.args.get("where")
@@ -255,7 +258,8 @@ def _aggregate(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     for obj in matched:
         groups.setdefault(obj.properties.get(prop), []).append(obj)
     limit = int(f.args.get("limit", len(groups) or 1))
-    ordered = sorted(groups.items(), key=lambda kv: str(kv[0]))[:limit]
+    # Weaviate's grouper returns the largest groups first.
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))[:limit]
     return [_aggregate_fields(objs, f.selections, (prop, value)) for value, objs in ordered]
 
 
@@ -274,6 +278,8 @@ def _aggregate_fields(objs: list[Any], selections: list[Field], group: tuple[str
                 value = obj.properties.get(sel.name)
                 counts[value] = counts.get(value, 0) + 1
             top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            wanted = next((t for t in sel.selections if t.name == "topOccurrences"), None)
+            top = top[: int(wanted.args.get("limit", DEFAULT_TOP_OCCURRENCES))] if wanted is not None else top
             out[sel.name] = {
                 "count": len(objs),
                 "topOccurrences": [{"value": v, "occurs": c} for v, c in top],
