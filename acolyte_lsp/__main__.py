@@ -32,6 +32,7 @@ from .metrics import Metrics
 from .secrecy import install_log_masking
 from .store.chunk_store import ChunkStore
 from .store.errors import StoreError
+from .workspace.hash_cache import hash_cache_dir_for
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
@@ -116,7 +117,7 @@ async def _index(path: Path, url: str | None, force: bool) -> int:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
     try:
-        indexer = IndexingService(settings, store, embedder, ProgressBar(sys.stderr), metrics)
+        indexer = IndexingService(settings, store, embedder, ProgressBar(sys.stderr), metrics, hash_cache_dir_for(settings))
         root = WorkspaceRoot.at(path, settings.indexing.workspace_id)
         summary = await indexer.index_workspace(root, force=force)
     finally:

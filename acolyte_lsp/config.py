@@ -80,6 +80,9 @@ class IndexingSettings:
     # A no-change run now and then finds what no event reported (a Weaviate restored
     # from an old backup or emptied, a file changed while no editor watched); 0: never.
     resync_minutes: float = field(default=10.0, metadata={"min": 0.0})
+    # Remember each file's content hash by its size and modification time (in the user's
+    # cache folder), so a no-change start reads no file; Weaviate's hashes still decide.
+    hash_cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -479,6 +482,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "indexing.include": "When set, only files matching one of these patterns are indexed.",
     "indexing.max_file_size_kb": "Larger files are skipped.",
     "indexing.workspace_id": "Share one index between clones: the same id everywhere.",
+    "indexing.hash_cache": "Skip reading files whose size and modification time are unchanged since their hash was taken.",
     "indexing.resync_minutes": "Minutes between background checks that Weaviate still matches the files (0: never).",
     "indexing.redact_secrets": "Index files holding secrets (keys, tokens) with each secret masked; off: such files are not indexed.",
     "embeddings.provider": "hash (default, no download), none (Weaviate's module embeds) or sentence-transformers.",

@@ -36,6 +36,7 @@ from .indexer import (
 from .metrics import Metrics
 from .store.chunk_store import ChunkStore
 from .store.errors import SchemaMismatchError, StoreError, WeaviateUnavailableError
+from .workspace.hash_cache import hash_cache_dir_for
 from .workspace.discovery import relative_posix
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,9 @@ class Controller:
                 self._notify(Notice("error", f"{err} acolyte-lsp keeps running and retries in the background."))
             return False
         self._store = store
-        self._indexer = IndexingService(self.settings, store, self._embedder, self._track_event, self.metrics)
+        self._indexer = IndexingService(
+            self.settings, store, self._embedder, self._track_event, self.metrics, hash_cache_dir_for(self.settings)
+        )
         self.last_error = None
         self._disconnected.clear()
         self._connected.set()

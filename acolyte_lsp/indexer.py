@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -34,6 +35,7 @@ from .store.batch_inserter import BatchResult, ErrorType
 from .store.errors import StoreError, WeaviateUnavailableError
 from .workspace.chunking import Chunk, ChunkingOptions, chunk_file, language_of
 from .workspace.discovery import FileSkipped, IgnoreRules, SourceFile, discover_files, is_indexable, read_source
+from .workspace.hash_cache import HashCache
 from .workspace.secrets import SecretMatch, find_secrets, redact_secrets
 
 FIRST_GROUP_FILES = 4
@@ -56,6 +58,13 @@ def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool) 
     """
     cut = f"{options.max_lines}:{options.overlap}:{options.min_lines}:{int(redact)}:{CHUNKER_VERSION}"
     return hashlib.sha256(f"{content_hash}:{cut}".encode()).hexdigest()
+
+
+def _stat(source: SourceFile) -> os.stat_result | None:
+    try:
+        return source.path.stat()
+    except OSError:
+        return None
 
 
 def _secret_reason(secret: SecretMatch) -> str:
@@ -311,8 +320,10 @@ class IndexingService:
         embedder: Embedder,
         on_event: EventSink,
         metrics: Metrics | None = None,
+        hash_cache_dir: Path | None = None,
     ) -> None:
         self.settings = settings
+        self._hash_cache_dir = hash_cache_dir  # None: every workspace run reads every file
         self.metrics = metrics or Metrics()
         self._store = store
         self._embedder = embedder
@@ -335,10 +346,14 @@ class IndexingService:
             indexed = await self._store.indexed_files(root.workspace_id)
             self._emit(IndexStarted(root))
             indexing = self.settings.indexing
+            cache = await asyncio.to_thread(HashCache.load, self._hash_cache_dir, root.workspace_id)
             present = await self._pipeline(
-                root, lambda: discover_files(root.path, indexing.exclude, indexing.include), indexed, force, cancel, counts
+                root, lambda: discover_files(root.path, indexing.exclude, indexing.include), indexed, force, cancel, counts,
+                cache,
             )
             if not cancel.is_set():
+                cache.keep_only(present)
+                await asyncio.to_thread(cache.save)
                 for rel_path in sorted(set(indexed) - present):
                     async with self._file_locks.hold(root.path, [rel_path]):
                         await self._store.delete_file(root.workspace_id, rel_path)
@@ -358,6 +373,7 @@ class IndexingService:
         force: bool,
         cancel: asyncio.Event,
         counts: _RunCounts,
+        cache: HashCache | None = None,
     ) -> set[str]:
         """Discover → prepare (read, chunk, embed) → insert, overlapping, with bounded queues.
 
@@ -406,7 +422,7 @@ class IndexingService:
                 paths = [f.rel_path for f in group]
                 await self._file_locks.acquire(root.path, paths)
                 try:
-                    items = await asyncio.to_thread(self._prepare, root, group, indexed, force)
+                    items = await asyncio.to_thread(self._prepare, root, group, indexed, force, cache)
                     await prepared.put((group, items))
                 except BaseException:
                     self._file_locks.release(root.path, paths)  # the insert stage never got them
@@ -579,8 +595,12 @@ class IndexingService:
         group: list[SourceFile],
         indexed: dict[str, set[str]] | None,
         force: bool,
+        cache: HashCache | None = None,
     ) -> list[_Item]:
-        """Read, chunk, then embed the whole group in one call (blocking: runs in a worker thread)."""
+        """Read, chunk, then embed the whole group in one call (blocking: runs in a worker thread).
+
+        With `cache`, a file whose cached hash Weaviate already holds is not read at all.
+        """
         indexing = self.settings.indexing
         options = ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -588,11 +608,22 @@ class IndexingService:
         chunked: list[tuple[int, SourceFile, str, list[Chunk]]] = []
         with self.metrics.timer(TIMER_READ_CHUNK):
             for source in group:
+                comparable = cache is not None and not force and indexed is not None
+                stat = _stat(source) if comparable else None
+                if stat is not None and cache is not None and indexed is not None:
+                    cached = cache.lookup(source.rel_path, stat)
+                    if cached is not None and indexed.get(source.rel_path) == {
+                        stored_file_hash(cached, options, indexing.redact_secrets)
+                    }:
+                        out.append(_Unchanged(source))
+                        continue
                 try:
                     text = read_source(source, indexing.max_file_size_kb * 1024)
                 except FileSkipped as skipped:
                     out.append(skipped)
                     continue
+                if stat is not None and cache is not None:
+                    cache.remember(source.rel_path, stat, text.file_hash)
                 file_hash = stored_file_hash(text.file_hash, options, indexing.redact_secrets)
                 if not force and indexed is not None and indexed.get(source.rel_path) == {file_hash}:
                     out.append(_Unchanged(source))

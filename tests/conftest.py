@@ -53,3 +53,9 @@ def class_name(weaviate_url: str) -> Iterator[str]:
 @pytest.fixture
 def client(weaviate_url: str) -> weaviate.Client:
     return connect(WeaviateSettings(url=weaviate_url, connect_timeout_s=2, read_timeout_s=10))
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test (and every server it starts) keeps file hashes in a folder of its own, not in ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

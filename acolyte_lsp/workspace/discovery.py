@@ -92,6 +92,30 @@ class FileSkipped(Exception):
 class _IgnoreLevel:
     base: PurePosixPath
     spec: pathspec.GitIgnoreSpec
+    prefix: str = ""  # "base/" (empty at the root): what a path under this level starts with
+
+    def __post_init__(self) -> None:
+        self.prefix = "" if self.base == PurePosixPath(".") else f"{self.base}/"
+
+
+class _AnyPattern:
+    """Patterns without negations, matched by one combined regular expression.
+
+    The same answer as `GitIgnoreSpec.match_file` (with no `!` pattern, any match
+    ignores), in one regex call instead of one per pattern: discovery asks it for
+    every path in the tree.
+    """
+
+    def __init__(self, spec: pathspec.GitIgnoreSpec) -> None:
+        parts = [p.regex.pattern.replace("(?P<ps_d>", "(?:") for p in spec.patterns if p.include is not None]
+        self._regex = re.compile("|".join(f"(?:{part})" for part in parts)) if parts else None
+
+    @staticmethod
+    def fits(spec: pathspec.GitIgnoreSpec) -> bool:
+        return all(p.include is not False and getattr(p, "regex", None) is not None for p in spec.patterns if p.include is not None)
+
+    def match_file(self, path: str) -> bool:
+        return self._regex is not None and self._regex.match(path) is not None
 
 
 class IgnoreRules:
@@ -104,7 +128,10 @@ class IgnoreRules:
 
     def __init__(self, root: Path, exclude: Sequence[str] = (), include: Sequence[str] = ()) -> None:
         self.root = root
-        self._root_spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
+        root_spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
+        self._root_spec: pathspec.GitIgnoreSpec | _AnyPattern = (
+            _AnyPattern(root_spec) if _AnyPattern.fits(root_spec) else root_spec
+        )
         self._include = pathspec.GitIgnoreSpec.from_lines(include) if include else None
         self.base_levels: list[_IgnoreLevel] = []
         git_exclude = root / ".git" / "info" / "exclude"
@@ -128,13 +155,9 @@ class IgnoreRules:
             return True
         decision = False
         for level in levels:
-            if level.base == PurePosixPath("."):
-                local = candidate
-            else:
-                prefix = str(level.base) + "/"
-                if not candidate.startswith(prefix):
-                    continue
-                local = candidate[len(prefix):]
+            if not candidate.startswith(level.prefix):
+                continue
+            local = candidate[len(level.prefix):]
             result = level.spec.check_file(local)
             if result.include is not None:
                 decision = result.include
@@ -211,11 +234,11 @@ def _walk(
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
         return
+    prefix = "" if rel_folder == PurePosixPath(".") else f"{rel_folder}/"
     for entry in entries:
-        rel = entry.name if rel_folder == PurePosixPath(".") else f"{rel_folder}/{entry.name}"
-        path = Path(entry.path)
+        rel = prefix + entry.name
         try:
-            if entry.is_symlink() and not _inside(root, path):
+            if entry.is_symlink() and not _inside(root, Path(entry.path)):
                 continue
             is_dir = entry.is_dir()
             is_file = entry.is_file()
@@ -224,9 +247,9 @@ def _walk(
         if rules.is_ignored(rel, is_dir, levels):
             continue
         if is_dir:
-            yield from _walk(root, path, PurePosixPath(rel), rules, levels, visited)
+            yield from _walk(root, Path(entry.path), PurePosixPath(rel), rules, levels, visited)
         elif is_file:
-            yield SourceFile(path, rel)
+            yield SourceFile(Path(entry.path), rel)
 
 
 def _inside(root: Path, path: Path) -> bool:

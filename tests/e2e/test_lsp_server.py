@@ -282,6 +282,8 @@ async def test_startup_sends_exactly_what_changed_since_the_last_index(
     lsp: LanguageClient, test_server: WeaviateTestServer, tmp_path: Path
 ) -> None:
     write(tmp_path, {"keep.py": lines("k", 5), "change.py": lines("c", 5), "gone.py": lines("g", 5), "later_ignored.py": lines("i", 5)})
+    # Cut as the editor's settings below cut them: a file cut differently counts as changed.
+    (tmp_path / ".acolyte").write_text("indexing:\n  chunk_lines: 10\n  chunk_overlap: 2\n")
     indexed = subprocess.run(
         [sys.executable, "-m", "acolyte_lsp", "index", str(tmp_path), "--url", test_server.url],
         capture_output=True, text=True, timeout=120,

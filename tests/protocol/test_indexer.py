@@ -265,3 +265,38 @@ async def test_a_class_with_vectors_of_another_size_is_reported_with_what_to_do(
     assert f"'{class_name}' holds vectors of 16 dimensions" in notice.message
     assert "embeddings.dimensions: 16" in notice.message
     await controller.close()
+
+
+async def test_with_the_hash_cache_a_no_change_run_reads_no_file(
+    weaviate_url: str, class_name: str, client: weaviate.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import time
+
+    from acolyte_lsp import indexer as indexer_module
+
+    root = tmp_path / "ws"
+    write(root, {"a.py": lines("a", 25), "b.py": lines("b", 5)})
+    past = time.time() - 60
+    for name in ("a.py", "b.py"):
+        os.utime(root / name, (past, past))
+    settings = _settings(weaviate_url, class_name)
+    store = await ChunkStore.open(settings, Metrics())
+    try:
+        service = IndexingService(settings, store, HashEmbedder(settings.embeddings.dimensions), lambda e: None,
+                                  hash_cache_dir=tmp_path / "cache")
+        workspace = WorkspaceRoot.at(root)
+        await service.index_workspace(workspace)
+        reads: list[str] = []
+        real = indexer_module.read_source
+        monkeypatch.setattr(indexer_module, "read_source", lambda source, limit: reads.append(source.rel_path) or real(source, limit))
+        summary = await service.index_workspace(workspace)
+        assert (summary.files_unchanged, reads) == (2, [])
+        (root / "b.py").write_text(lines("B", 5))  # same size, new time: read again and sent
+        summary = await service.index_workspace(workspace)
+        assert (summary.files_indexed, reads) == (1, ["b.py"])
+        queries.delete_file_chunks(client, class_name, workspace.workspace_id, "a.py")  # Weaviate lost a file
+        summary = await service.index_workspace(workspace)
+        assert summary.files_indexed == 1 and "a.py" in reads  # the cache never overrules Weaviate
+    finally:
+        store.close()

@@ -1,0 +1,150 @@
+"""No-change restart cost, alone in the class and beside many other workspaces' chunks, side by side.
+
+A no-change restart asks Weaviate what it holds for the workspace, then reads and
+hashes the files and sends nothing. Two ways to ask are compared in one run:
+
+  walk        the class walked with the cursor API (cannot be filtered: reads every workspace)
+  aggregate   one Aggregate grouped by file_path over this workspace's chunks (the default)
+
+Weaviate is the protocol test server in its own process; "others" are synthetic
+chunks of other workspaces put straight into its store before it serves (loading
+millions over HTTP would take an hour). Trees: this interpreter's standard library
+without its tests, and this project's virtualenv site-packages (real code nobody here wrote).
+
+  python benchmarks/bench_startup.py [--others-factor 100] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import statistics
+import sys
+import sysconfig
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
+from acolyte_lsp.embedding import HashEmbedder  # noqa: E402
+from acolyte_lsp.indexer import IndexingService, WorkspaceRoot  # noqa: E402
+from acolyte_lsp.metrics import Metrics  # noqa: E402
+from acolyte_lsp.store import queries  # noqa: E402
+from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402
+from acolyte_lsp.store.schema import class_definition  # noqa: E402
+from benchmarks.bench_insert import _free_port  # noqa: E402
+
+DIMS = 8  # vectors play no part in a no-change restart; small ones let millions fit in memory
+CLASS = "CodeChunk"
+LOOP = asyncio.new_event_loop()
+TREES = {
+    "standard library (no tests)": (
+        Path(sysconfig.get_paths()["stdlib"]),
+        ("site-packages/", "test/", "tests/", "idle_test/", "lib2to3/tests/"),
+    ),
+    "site-packages of this project's venv": (ROOT / ".venv" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages", ()),
+}
+
+
+def _serve(port: int, others: int, ready: "multiprocessing.synchronize.Event") -> None:
+    import numpy as np
+
+    from tests.weaviate_server import WeaviateTestServer
+
+    server = WeaviateTestServer(port=port)
+    server.state.create_class(class_definition(CLASS))
+    vector = np.ones(DIMS, dtype=np.float32)
+    for i in range(others):
+        workspace = f"colleague{i % 3}-{i % 3:012x}"
+        server.state.put(
+            CLASS,
+            str(uuid.UUID(int=i + 1)),
+            {
+                "content": f"def f{i}(): pass", "file_path": f"pkg{i // 2000}/m{i // 20}.py", "workspace": workspace,
+                "language": "python", "chunk_type": "FUNCTION", "chunk_name": f"f{i}", "start_line": 1,
+                "end_line": 2, "file_hash": f"{i // 20:064x}", "indexed_at": "2026-11-28T00:00:00Z",
+            },
+            vector,
+        )
+    server.start()
+    ready.set()
+    server.stopping.wait()  # until killed
+
+
+def _start(others: int) -> tuple[multiprocessing.Process, str]:
+    port = _free_port()
+    ready = multiprocessing.get_context("fork").Event()
+    proc = multiprocessing.get_context("fork").Process(target=_serve, args=(port, others, ready), daemon=True)
+    proc.start()
+    if not ready.wait(1800):
+        raise RuntimeError("server did not start")
+    url = f"http://127.0.0.1:{port}"
+    urllib.request.urlopen(url + "/v1/.well-known/ready", timeout=5)
+    return proc, url
+
+
+def _settings(url: str, exclude: tuple[str, ...]) -> Settings:
+    return Settings(
+        search=SearchSettings(weaviate_batch_size=200),
+        weaviate=WeaviateSettings(url=url, class_name=CLASS, read_timeout_s=600),
+        indexing=IndexingSettings(exclude=exclude),
+        embeddings=EmbeddingSettings(dimensions=DIMS),
+    )
+
+
+def _restart_seconds(service: IndexingService, root: WorkspaceRoot, walk: bool) -> tuple[float, int]:
+    listing = queries.indexed_files
+    if walk:
+        queries.indexed_files = queries._walked_files  # noqa: SLF001 - the other way of asking, for comparison
+    try:
+        start = time.perf_counter()
+        summary = LOOP.run_until_complete(service.index_workspace(root))
+        return time.perf_counter() - start, summary.files_unchanged
+    finally:
+        queries.indexed_files = listing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--others-factor", type=int, default=100, help="others' chunks as a multiple of the tree's")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--walk-factor", type=int, default=10, help="the walk beside others is measured at this factor")
+    args = parser.parse_args()
+    print("| tree | files | chunks | others' chunks in the class | walk s | aggregate s | aggregate s / 10,000 files |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (path, exclude) in TREES.items():
+        if not path.is_dir():
+            continue
+        root = WorkspaceRoot.at(path)
+        chunks = 0
+        for factor in (0, args.walk_factor, args.others_factor):
+            others = chunks * factor
+            proc, url = _start(others)
+            try:
+                settings = _settings(url, exclude)
+                store = LOOP.run_until_complete(ChunkStore.open(settings, Metrics()))
+                service = IndexingService(settings, store, HashEmbedder(DIMS), lambda e: None)
+                first = LOOP.run_until_complete(service.index_workspace(root))
+                chunks = chunks or first.chunks
+                files = first.files_indexed
+                walk = (
+                    statistics.median(_restart_seconds(service, root, True)[0] for _ in range(args.repeat))
+                    if factor <= args.walk_factor else None
+                )
+                aggregate = statistics.median(_restart_seconds(service, root, False)[0] for _ in range(args.repeat))
+                store.close()
+            finally:
+                proc.kill()
+                proc.join()
+            walk_text = f"{walk:.2f}" if walk is not None else "not run (minutes)"
+            print(f"| {name} | {files:,} | {chunks:,} | {others:,} ({factor}x) | {walk_text} | {aggregate:.2f} | "
+                  f"{aggregate * 10_000 / max(files, 1):.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
