@@ -149,3 +149,23 @@ def test_fifos_and_other_special_files_are_skipped(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
     _tree(tmp_path, {"a.py": ""})
     assert _found(tmp_path) == ["a.py"]
+
+
+def test_the_combined_exclude_regex_answers_as_gitignore_does() -> None:
+    import pathspec
+    from hypothesis import given, settings, strategies as st
+
+    from acolyte_lsp.workspace.discovery import DEFAULT_EXCLUDES, _AnyPattern
+
+    spec = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, "generated/", "*.lock", "/top.txt", "docs/**/*.tmp"])
+    combined = _AnyPattern(spec)
+    parts = st.sampled_from(["a", ".env", ".env.prod", "node_modules", "x.pem", "id_rsa.pub", "build", "generated",
+                             "y.lock", "top.txt", "docs", "z.tmp", ".git", "src", "m.py", ".npmrc", "ü"])
+
+    @settings(max_examples=500, derandomize=True)
+    @given(st.lists(parts, min_size=1, max_size=5), st.booleans())
+    def same(path_parts: list[str], is_dir: bool) -> None:
+        candidate = "/".join(path_parts) + ("/" if is_dir else "")
+        assert combined.match_file(candidate) == spec.match_file(candidate), candidate
+
+    same()
