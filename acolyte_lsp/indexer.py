@@ -19,7 +19,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -342,15 +342,17 @@ class IndexingService:
         started = time.perf_counter()
         counts = _RunCounts()
         error: str | None = None
+        # Asking Weaviate what it holds waits on the network while discovery walks the tree: overlap them.
+        listing = asyncio.ensure_future(self._store.indexed_files(root.workspace_id))
         try:
-            indexed = await self._store.indexed_files(root.workspace_id)
-            self._emit(IndexStarted(root))
             indexing = self.settings.indexing
             cache = await asyncio.to_thread(HashCache.load, self._hash_cache_dir, root.workspace_id)
+            self._emit(IndexStarted(root))
             present = await self._pipeline(
-                root, lambda: discover_files(root.path, indexing.exclude, indexing.include), indexed, force, cancel, counts,
+                root, lambda: discover_files(root.path, indexing.exclude, indexing.include), listing, force, cancel, counts,
                 cache,
             )
+            indexed = await listing
             if not cancel.is_set():
                 cache.keep_only(present)
                 await asyncio.to_thread(cache.save)
@@ -361,6 +363,9 @@ class IndexingService:
                     self._emit(FileRemoved(root, rel_path))
         except StoreError as err:
             error = str(err)
+        finally:
+            if not listing.done():
+                listing.cancel()
         summary = counts.summary(time.perf_counter() - started, cancel.is_set(), error)
         self._emit(IndexFinished(root, summary))
         return summary
@@ -369,7 +374,7 @@ class IndexingService:
         self,
         root: WorkspaceRoot,
         sources: Callable[[], Iterable[SourceFile]],
-        indexed: dict[str, set[str]] | None,
+        listing: Awaitable[dict[str, set[str]]] | None,
         force: bool,
         cancel: asyncio.Event,
         counts: _RunCounts,
@@ -379,7 +384,10 @@ class IndexingService:
 
         Returns the paths discovery found. At most `QUEUE_GROUPS` groups wait
         between stages, so memory stays flat however large the workspace is.
+        `listing` (what Weaviate holds) is awaited before the first group is
+        prepared; None means unknown (every file is sent).
         """
+        indexed: dict[str, set[str]] | None = None
         loop = asyncio.get_running_loop()
         groups: asyncio.Queue[list[SourceFile] | None] = asyncio.Queue(QUEUE_GROUPS)
         prepared: asyncio.Queue[tuple[list[SourceFile], list[_Item]] | None] = asyncio.Queue(QUEUE_GROUPS)
@@ -415,6 +423,9 @@ class IndexingService:
                 return
 
         async def prepare() -> None:
+            nonlocal indexed
+            if listing is not None:
+                indexed = await listing
             while (group := await groups.get()) is not None:
                 if cancel.is_set():
                     stop.set()  # discovery stops at its next file or its next put
@@ -495,9 +506,9 @@ class IndexingService:
             if sources:
                 # A big batch (a branch switch) is cheaper to compare against
                 # what Weaviate holds than to re-send in full.
-                indexed = await self._store.indexed_files(root.workspace_id) if len(sources) > 100 else None
+                listing = self._store.indexed_files(root.workspace_id) if len(sources) > 100 else None
                 self._emit(IndexStarted(root))
-                await self._pipeline(root, lambda: sources, indexed, False, cancel, counts)
+                await self._pipeline(root, lambda: sources, listing, False, cancel, counts)
         except StoreError as err:
             error = str(err)
         summary = counts.summary(time.perf_counter() - started, cancel.is_set(), error)

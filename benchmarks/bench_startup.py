@@ -1,7 +1,8 @@
 """No-change restart cost, alone in the class and beside many other workspaces' chunks, side by side.
 
-A no-change restart asks Weaviate what it holds for the workspace, then reads and
-hashes the files and sends nothing. Two ways to ask are compared in one run:
+A no-change restart asks Weaviate what it holds for the workspace, walks the tree,
+and compares each file's hash (from the file-hash cache when its size and time are
+unchanged, else read) with Weaviate's; it sends nothing. Two ways to ask are compared in one run:
 
   walk        the class walked with the cursor API (cannot be filtered: reads every workspace)
   aggregate   one Aggregate grouped by file_path over this workspace's chunks (the default)
@@ -22,6 +23,7 @@ import multiprocessing
 import statistics
 import sys
 import sysconfig
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -121,6 +123,7 @@ def main() -> None:
         if not path.is_dir():
             continue
         root = WorkspaceRoot.at(path)
+        cache_dir = Path(tempfile.mkdtemp(prefix="acolyte-bench-cache-"))
         chunks = 0
         for factor in (0, args.walk_factor, args.others_factor):
             others = chunks * factor
@@ -128,7 +131,8 @@ def main() -> None:
             try:
                 settings = _settings(url, exclude)
                 store = LOOP.run_until_complete(ChunkStore.open(settings, Metrics()))
-                service = IndexingService(settings, store, HashEmbedder(DIMS), lambda e: None)
+                # As the server and the CLI run it: with the file-hash cache (the first run fills it).
+                service = IndexingService(settings, store, HashEmbedder(DIMS), lambda e: None, hash_cache_dir=cache_dir)
                 first = LOOP.run_until_complete(service.index_workspace(root))
                 chunks = chunks or first.chunks
                 files = first.files_indexed

@@ -405,24 +405,30 @@ class WeaviateState:
         """The objects matching `where`, narrowed first by the equality index where the filter allows."""
         key = capitalize_class(class_name)
         with self.lock:
-            ids = self._indexed_candidates(key, where)
+            ids, exact = self._indexed_candidates(key, where)
             bucket = self.objects.get(key, {})
             pool = list(bucket.values()) if ids is None else [bucket[i] for i in ids if i in bucket]
-        return [o for o in pool if self.matches(key, o, where)]
+        if not where or exact:
+            return pool
+        props = {p["name"]: p for p in self.get_class(key)["properties"]}
+        return [o for o in pool if self.matches(key, o, where, props)]
 
-    def _indexed_candidates(self, key: str, where: dict[str, Any] | None) -> set[str] | None:
-        """Ids that can match (a superset), from Equal filters on field-tokenized text; None: no help."""
+    def _indexed_candidates(self, key: str, where: dict[str, Any] | None) -> tuple[set[str] | None, bool]:
+        """Ids that can match, from Equal filters on field-tokenized text (None: no help), and
+        whether they are exactly the matches (every part of the filter was answered by the index)."""
         if not where:
-            return None
+            return None, False
         if where.get("operator") == "And":
             found = [self._indexed_candidates(key, w) for w in where.get("operands") or []]
-            sets = [f for f in found if f is not None]
-            return set.intersection(*sets) if sets else None
+            sets = [ids for ids, _ in found if ids is not None]
+            if not sets:
+                return None, False
+            return set.intersection(*sets), all(exact for _, exact in found)
         path = where.get("path") or []
         values = self._field_index.get(key, {}).get(path[0]) if where.get("operator") == "Equal" and len(path) == 1 else None
         if values is None or "valueText" not in where:
-            return None
-        return set(values.get(str(where["valueText"]).strip(), ()))
+            return None, False
+        return set(values.get(str(where["valueText"]).strip(), ())), True
 
     def page_after(self, class_name: str, after: str | None, limit: int) -> list[StoredObject]:
         """The cursor API: up to `limit` objects in id order, after the id `after`."""
@@ -437,16 +443,20 @@ class WeaviateState:
 
     # ---- filters ------------------------------------------------------------
 
-    def matches(self, class_name: str, obj: StoredObject, where: dict[str, Any] | None) -> bool:
+    def matches(
+        self, class_name: str, obj: StoredObject, where: dict[str, Any] | None, props: dict[str, Any] | None = None
+    ) -> bool:
         if not where:
             return True
+        if props is None:
+            props = {p["name"]: p for p in self.get_class(class_name)["properties"]}
         operator = where.get("operator")
         if operator in ("And", "Or"):
-            results = (self.matches(class_name, obj, w) for w in where.get("operands") or [])
+            results = (self.matches(class_name, obj, w, props) for w in where.get("operands") or [])
             return all(results) if operator == "And" else any(results)
         if operator == "Not":
             operands = where.get("operands") or []
-            return not all(self.matches(class_name, obj, w) for w in operands)
+            return not all(self.matches(class_name, obj, w, props) for w in operands)
         path = where.get("path") or []
         if len(path) != 1:
             raise WeaviateError(422, f"invalid where filter: unsupported path {path}")
@@ -456,7 +466,7 @@ class WeaviateState:
             tokenization = "field"
             data_type = "text"
         else:
-            schema_prop = next((p for p in self.get_class(class_name)["properties"] if p["name"] == prop), None)
+            schema_prop = props.get(prop)
             if schema_prop is None:
                 raise WeaviateError(422, ERROR_NO_SUCH_PROPERTY % (prop, class_name))
             value = obj.properties.get(prop)
