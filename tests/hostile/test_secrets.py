@@ -57,7 +57,11 @@ def _everything_stored(client: weaviate.Client, class_name: str) -> str:
 @pytest.mark.parametrize(
     "line",
     [f"x = '{AWS_KEY}'", f"aws_secret_access_key = '{AWS_SECRET}'", f"t = '{GITHUB}'", f"t = '{SLACK}'",
-     f"//registry.npmjs.org/:_authToken={NPM}", PRIVATE_KEY.splitlines()[0]],
+     f"//registry.npmjs.org/:_authToken={NPM}", PRIVATE_KEY.splitlines()[0], f"t = '{NPM}'",
+     "Aws_Secret_Access_Key: " + AWS_SECRET, "url = 'https://hooks.slack.com/services/T0123ABCD/B0123ABCD/abcdefghijklmnop1234'",
+     "key = 'sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2'", "key = 'AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q'",
+     "token = 'pypi-AgE" + "IcHlwaS5vcmcCJGE4ZjY2YjYwLTQ4YjYtNDc1Ni1hZWI4LWE1YzJhYzQ5ZDNmYQ'",
+     "-----BEGIN OPENSSH PRIVATE KEY-----"],
 )
 def test_each_key_shape_is_found(line: str) -> None:
     assert find_secrets(line + "\n")
