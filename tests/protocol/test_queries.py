@@ -133,3 +133,12 @@ def test_an_overwritten_object_is_found_by_its_new_values_only(client: weaviate.
     assert queries.count_chunks(client, class_name, "second") == 1
     client.data_object.delete(uuids[0], class_name=class_name)
     assert queries.count_chunks(client, class_name, "second") == 0
+
+
+def test_the_cursor_cannot_be_combined_with_a_filter(client: weaviate.Client, class_name: str) -> None:
+    _seed(client, class_name)
+    reply = (
+        client.query.get(class_name, ["file_path"]).with_where(queries._equal("workspace", "ws"))  # noqa: SLF001
+        .with_after("00000000-0000-0000-0000-000000000000").with_limit(10).do()
+    )
+    assert "where cannot be set with after" in str(reply.get("errors"))

@@ -184,7 +184,10 @@ def _get(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     after = f.args.get("after")
     if limit > QUERY_MAXIMUM_RESULTS:
         raise GraphQLError(f"query maximum results exceeded: limit {limit} > {QUERY_MAXIMUM_RESULTS}")
-    if after is not None and near is None and where is None:
+    if after is not None:
+        if where is not None or near is not None or offset:
+            # Weaviate's cursor cannot be combined with a filter, a search or an offset.
+            raise GraphQLError("cursor api: invalid 'after' parameter: where cannot be set with after and limit parameters")
         return [_select(o, f.selections, None) for o in state.page_after(class_name, str(after), limit)]
     candidates = state.select(class_name, where)
     distances: dict[str, float] = {}
