@@ -40,6 +40,7 @@ from .workspace.secrets import SecretMatch, find_secrets, redact_secrets
 
 FIRST_GROUP_FILES = 4
 FILES_PER_GROUP = 32
+SETTLED_GROUP_FILES = 1024  # a group of files the hash cache vouches for can be this large
 QUEUE_GROUPS = 2  # groups waiting between two stages
 TIMER_DISCOVER = "indexing.discover"
 TIMER_READ_CHUNK = "indexing.read_chunk"
@@ -389,13 +390,16 @@ class IndexingService:
         """
         indexed: dict[str, set[str]] | None = None
         loop = asyncio.get_running_loop()
-        groups: asyncio.Queue[list[SourceFile] | None] = asyncio.Queue(QUEUE_GROUPS)
+        # Each group carries the cached content hashes discovery found for its files.
+        groups: asyncio.Queue[tuple[list[SourceFile], dict[str, str]] | None] = asyncio.Queue(QUEUE_GROUPS)
         prepared: asyncio.Queue[tuple[list[SourceFile], list[_Item]] | None] = asyncio.Queue(QUEUE_GROUPS)
         present: set[str] = set()
         stop = threading.Event()
 
+        lookup = cache is not None and not force and listing is not None
+
         def discover() -> None:
-            def put(item: list[SourceFile] | None) -> bool:
+            def put(item: tuple[list[SourceFile], dict[str, str]] | None) -> bool:
                 future = asyncio.run_coroutine_threadsafe(groups.put(item), loop)
                 while True:
                     try:
@@ -407,6 +411,7 @@ class IndexingService:
                             return False
 
             group: list[SourceFile] = []
+            hashes: dict[str, str] = {}
             size = FIRST_GROUP_FILES  # a small first group gets the first chunks out at once
             with self.metrics.timer(TIMER_DISCOVER):
                 for source in sources():
@@ -414,26 +419,35 @@ class IndexingService:
                         return
                     present.add(source.rel_path)
                     group.append(source)
-                    if len(group) >= size:
-                        if not put(group):
+                    stat = _stat(source) if lookup else None
+                    cached = cache.lookup(source.rel_path, stat) if cache is not None and stat is not None else None
+                    if cached is not None:
+                        hashes[source.rel_path] = cached
+                    # Files likely unchanged cost almost nothing downstream: only the others fill a group.
+                    if len(group) - len(hashes) >= size or len(group) >= SETTLED_GROUP_FILES:
+                        if not put((group, hashes)):
                             return
-                        group, size = [], FILES_PER_GROUP
+                        group, hashes, size = [], {}, FILES_PER_GROUP
             counts.total = len(present)
-            if (group and not put(group)) or not put(None):
+            if (group and not put((group, hashes))) or not put(None):
                 return
 
         async def prepare() -> None:
             nonlocal indexed
             if listing is not None:
                 indexed = await listing
-            while (group := await groups.get()) is not None:
+            while (entry := await groups.get()) is not None:
                 if cancel.is_set():
                     stop.set()  # discovery stops at its next file or its next put
                     break
+                group = self._settle_unchanged(*entry, indexed, counts)
+                if not group:
+                    self._emit(IndexProgress(root, counts.done, counts.total, counts.chunks, counts.failed))
+                    continue
                 paths = [f.rel_path for f in group]
                 await self._file_locks.acquire(root.path, paths)
                 try:
-                    items = await asyncio.to_thread(self._prepare, root, group, indexed, force, cache)
+                    items = await asyncio.to_thread(self._prepare, root, group, indexed, force, cache if lookup else None)
                     await prepared.put((group, items))
                 except BaseException:
                     self._file_locks.release(root.path, paths)  # the insert stage never got them
@@ -469,6 +483,26 @@ class IndexingService:
                 if entry is not None:
                     self._file_locks.release(root.path, [f.rel_path for f in entry[0]])
         return present
+
+    def _settle_unchanged(
+        self, group: list[SourceFile], hashes: dict[str, str], indexed: dict[str, set[str]] | None, counts: _RunCounts
+    ) -> list[SourceFile]:
+        """Count the files whose cached hash Weaviate already holds; return the others (to be read)."""
+        if not hashes or indexed is None:
+            return group
+        indexing = self.settings.indexing
+        options = ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
+        work = []
+        for source in group:
+            cached = hashes.get(source.rel_path)
+            if cached is not None and indexed.get(source.rel_path) == {
+                stored_file_hash(cached, options, indexing.redact_secrets)
+            }:
+                counts.unchanged += 1
+                counts.done += 1
+            else:
+                work.append(source)
+        return work
 
     async def index_file(self, root: WorkspaceRoot, rel_path: str) -> None:
         """Re-index one file after a save (or drop its chunks when it is gone)."""
@@ -610,7 +644,7 @@ class IndexingService:
     ) -> list[_Item]:
         """Read, chunk, then embed the whole group in one call (blocking: runs in a worker thread).
 
-        With `cache`, a file whose cached hash Weaviate already holds is not read at all.
+        With `cache`, each hash read is remembered for the next run.
         """
         indexing = self.settings.indexing
         options = ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
@@ -619,15 +653,7 @@ class IndexingService:
         chunked: list[tuple[int, SourceFile, str, list[Chunk]]] = []
         with self.metrics.timer(TIMER_READ_CHUNK):
             for source in group:
-                comparable = cache is not None and not force and indexed is not None
-                stat = _stat(source) if comparable else None
-                if stat is not None and cache is not None and indexed is not None:
-                    cached = cache.lookup(source.rel_path, stat)
-                    if cached is not None and indexed.get(source.rel_path) == {
-                        stored_file_hash(cached, options, indexing.redact_secrets)
-                    }:
-                        out.append(_Unchanged(source))
-                        continue
+                stat = _stat(source) if cache is not None else None  # before reading: what the hash is of
                 try:
                     text = read_source(source, indexing.max_file_size_kb * 1024)
                 except FileSkipped as skipped:
