@@ -61,6 +61,11 @@ def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool) 
     return hashlib.sha256(f"{content_hash}:{cut}".encode()).hexdigest()
 
 
+def _retrieve_exception(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def _stat(source: SourceFile) -> os.stat_result | None:
     try:
         return source.path.stat()
@@ -345,6 +350,7 @@ class IndexingService:
         error: str | None = None
         # Asking Weaviate what it holds waits on the network while discovery walks the tree: overlap them.
         listing = asyncio.ensure_future(self._store.indexed_files(root.workspace_id))
+        listing.add_done_callback(_retrieve_exception)  # a failure is reported by the run, not by asyncio's logger
         try:
             indexing = self.settings.indexing
             cache = await asyncio.to_thread(HashCache.load, self._hash_cache_dir, root.workspace_id)
