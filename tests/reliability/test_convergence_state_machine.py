@@ -8,9 +8,10 @@ restarts that keep or lose data) may leave it behind; after `recover`, which doe
 only what the server does by itself (reconnect, then a workspace run; retry the
 files Weaviate refused; the periodic resync), it must match again.
 
-CI runs a bounded, fixed set of examples (derandomized). The soak, which explores: `ACOLYTE_SOAK_EXAMPLES=500 .venv/bin/python
--m pytest tests/reliability -p no:cacheprovider --hypothesis-show-statistics`. A failure prints
-the steps and a `@reproduce_failure` blob; `--hypothesis-seed=N` replays a whole run.
+CI runs a bounded, fixed set of examples (derandomized). The soak explores new ones:
+`ACOLYTE_SOAK_EXAMPLES=500 .venv/bin/python -m pytest tests/reliability -p no:cacheprovider
+--hypothesis-show-statistics`. A failure prints the steps and a `@reproduce_failure` blob;
+`--hypothesis-seed=N` replays a whole run.
 """
 
 from __future__ import annotations
