@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from .config import Settings
+from .config import IndexingSettings, Settings
 from .embedding import Embedder
 from .identity import chunk_uuid, workspace_id
 from .metrics import Metrics
@@ -49,6 +49,11 @@ TIMER_DELETE = "indexing.delete_stale"
 _UNREACHABLE = {ErrorType.CONNECTION, ErrorType.TIMEOUT}
 # Bumped when the chunker cuts the same text differently, so stored files are re-sent.
 CHUNKER_VERSION = "1"
+
+
+def chunking_options(indexing: IndexingSettings) -> ChunkingOptions:
+    """How the settings say files are cut."""
+    return ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
 
 
 def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool) -> str:
@@ -497,7 +502,7 @@ class IndexingService:
         if not hashes or indexed is None:
             return group
         indexing = self.settings.indexing
-        options = ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
+        options = chunking_options(indexing)
         work = []
         for source in group:
             cached = hashes.get(source.rel_path)
@@ -653,7 +658,7 @@ class IndexingService:
         With `cache`, each hash read is remembered for the next run.
         """
         indexing = self.settings.indexing
-        options = ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
+        options = chunking_options(indexing)
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         out: list[_Item] = []
         chunked: list[tuple[int, SourceFile, str, list[Chunk]]] = []

@@ -15,8 +15,8 @@ import weaviate
 
 from acolyte_lsp.config import Settings
 from acolyte_lsp.identity import chunk_uuid
-from acolyte_lsp.indexer import WorkspaceRoot, stored_file_hash
-from acolyte_lsp.workspace.chunking import ChunkingOptions, chunk_file
+from acolyte_lsp.indexer import WorkspaceRoot, chunking_options, stored_file_hash
+from acolyte_lsp.workspace.chunking import chunk_file
 from acolyte_lsp.workspace.discovery import FileSkipped, discover_files, read_source
 from acolyte_lsp.workspace.secrets import find_secrets, redact_secrets
 
@@ -37,7 +37,7 @@ class ChunkRecord:
 def expected_chunks(root: WorkspaceRoot, settings: Settings) -> dict[str, ChunkRecord]:
     """The chunks (by id) a fresh index of the files under `root` would store."""
     indexing = settings.indexing
-    options = ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
+    options = chunking_options(indexing)
     out: dict[str, ChunkRecord] = {}
     for source in discover_files(root.path, indexing.exclude, indexing.include):
         try:

@@ -78,7 +78,10 @@ class ChunkStore:
 
     async def ensure_class(self) -> bool:
         """Create the class when Weaviate lost it; True when it had to (everything must be sent again)."""
-        return await self._run(ensure_schema, self.class_name, self._vectorizer, self._replication_factor)
+        return await self._run(self._ensure_class_with)
+
+    def _ensure_class_with(self, client: weaviate.Client) -> bool:
+        return ensure_schema(client, self.class_name, self._vectorizer, self._replication_factor)
 
     async def vector_size(self) -> int | None:
         return await self._run(queries.vector_size, self.class_name)
@@ -95,7 +98,7 @@ class ChunkStore:
         """What Weaviate holds for `workspace`; a class Weaviate lost (emptied, restored) is made again, empty."""
 
         def listing(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
-            if ensure_schema(client, class_name, self._vectorizer, self._replication_factor):
+            if self._ensure_class_with(client):
                 return {}
             return queries.indexed_files(client, class_name, workspace)
 
