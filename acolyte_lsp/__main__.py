@@ -15,24 +15,14 @@ from typing import TextIO
 
 from . import __version__
 from .config import Settings, json_schema, load_settings, redacted
-from .embedding import EmbedderError, make_embedder
+from .controller import Controller, Notice, SetupStep, State
+from .embedded_choice import Answer
 from .identity import root_name
-from .indexer import (
-    FileFailed,
-    FileNotIndexed,
-    IndexEvent,
-    IndexFinished,
-    IndexingService,
-    IndexProgress,
-    IndexStarted,
-    IndexSummary,
-    WorkspaceRoot,
-)
+from .indexer import EventSink, FileFailed, FileNotIndexed, IndexEvent, IndexFinished, IndexProgress, IndexStarted, IndexSummary
 from .metrics import Metrics
 from .secrecy import install_log_masking
-from .store.chunk_store import ChunkStore
+from .store.embedded import embedded_for
 from .store.errors import StoreError
-from .workspace.hash_cache import hash_cache_dir_for
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
@@ -103,65 +93,92 @@ def _settings_for(path: Path, url: str | None) -> Settings:
     return settings
 
 
+class SetupBar:
+    """Weaviate Embedded's download and start on the terminal (a line per 10% elsewhere)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._last_decile = -1
+
+    def __call__(self, step: SetupStep) -> None:
+        if step.percentage is None or step.done:
+            self._stream.write(f"{'' if not self._tty else chr(13)}{step.message}{chr(27) + '[K' if self._tty else ''}\n")
+        elif self._tty:
+            bar = "#" * (step.percentage // 4) + "." * (25 - step.percentage // 4)
+            self._stream.write(f"\r[{bar}] {step.percentage:3d}% {step.message}\x1b[K")
+        elif step.percentage // 10 != self._last_decile:
+            self._stream.write(f"{step.percentage:3d}% {step.message}\n")
+            self._last_decile = step.percentage // 10
+        self._stream.flush()
+
+
+def _tell(notice: Notice) -> None:
+    sys.stderr.write(f"{'info' if notice.level == 'info' else notice.level}: {notice.message}\n")
+
+
+async def _embedded_instead(reason: str) -> str:
+    """The CLI needs no answer: Weaviate Embedded whenever it can be had."""
+    sys.stderr.write(f"{reason} Using Weaviate Embedded instead.\n")
+    return Answer.START
+
+
+class _NotConnected(Exception):
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
+@asynccontextmanager
+async def _connected(path: Path, settings: Settings, on_event: EventSink = lambda event: None) -> AsyncIterator[Controller]:
+    """A controller connected to Weaviate (Embedded when nothing answers and settings allow it).
+
+    Raises `_NotConnected` (after the reason was printed) when Weaviate cannot be used.
+    """
+    controller = Controller([path], settings, on_event, _tell, ask_embedded=_embedded_instead, on_setup=SetupBar(sys.stderr))
+    try:
+        if not await controller.connect(retry=False):
+            raise _NotConnected(EXIT_USAGE if controller.state == State.SETTINGS_ERROR else EXIT_UNAVAILABLE)
+        yield controller
+    finally:
+        await controller.close()
+
+
 async def _index(path: Path, url: str | None, force: bool) -> int:
     settings = _settings_for(path, url)
-    metrics = Metrics()
     try:
-        embedder = make_embedder(settings.embeddings)
-    except EmbedderError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return EXIT_USAGE
-    try:
-        store = await ChunkStore.open(settings, metrics)
-    except StoreError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return EXIT_UNAVAILABLE
-    try:
-        indexer = IndexingService(settings, store, embedder, ProgressBar(sys.stderr), metrics, hash_cache_dir_for(settings))
-        root = WorkspaceRoot.at(path, settings.indexing.workspace_id)
-        summary = await indexer.index_workspace(root, force=force)
-    finally:
-        await asyncio.to_thread(store.close)
-    _print_summary(summary, metrics, sys.stdout)
+        async with _connected(path, settings, ProgressBar(sys.stderr)) as controller:
+            [summary] = await controller.index_all(force=force)
+    except _NotConnected as failed:
+        return failed.exit_code
+    _print_summary(summary, controller.metrics, sys.stdout)
     if summary.error:
         return EXIT_UNAVAILABLE
     return EXIT_FILES_FAILED if summary.files_failed else EXIT_OK
 
 
-@asynccontextmanager
-async def _opened_store(settings: Settings) -> AsyncIterator[ChunkStore]:
-    """A connected store, closed afterwards (`StoreError` when Weaviate cannot be used)."""
-    store = await ChunkStore.open(settings, Metrics())
-    try:
-        yield store
-    finally:
-        await asyncio.to_thread(store.close)
-
-
 async def _search(path: Path, query: str, limit: int, url: str | None) -> int:
     settings = _settings_for(path, url)
     try:
-        embedder = make_embedder(settings.embeddings)
-        vector = embedder.embed_query(query)
-        root = WorkspaceRoot.at(path, settings.indexing.workspace_id)
-        async with _opened_store(settings) as store:
-            hits = await store.search(root.workspace_id, limit, vector, None if vector else query)
-    except EmbedderError as err:
-        sys.stderr.write(f"error: {err}\n")
-        return EXIT_USAGE
+        async with _connected(path, settings) as controller:
+            results = await controller.search(query, limit)
+    except _NotConnected as failed:
+        return failed.exit_code
     except StoreError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
-    for hit in hits:
-        print(f"{1 - hit.distance:.3f}  {hit.file_path}:{hit.start_line}-{hit.end_line}  {hit.chunk_name}")
+    for result in results:
+        print(f"{result.score:.3f}  {result.path.relative_to(path.resolve())}:{result.start_line}-{result.end_line}  {result.name}")
     return EXIT_OK
 
 
 async def _workspaces(path: Path, url: str | None) -> int:
     settings = _settings_for(path, url)
     try:
-        async with _opened_store(settings) as store:
-            summaries = await store.workspaces()
+        async with _connected(path, settings) as controller:
+            summaries = await controller.workspaces()
+    except _NotConnected as failed:
+        return failed.exit_code
     except StoreError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
@@ -179,8 +196,8 @@ async def _workspaces(path: Path, url: str | None) -> int:
 async def _forget(path: Path, url: str | None, workspace: str, confirmed: bool) -> int:
     settings = _settings_for(path, url)
     try:
-        async with _opened_store(settings) as store:
-            found = next((s for s in await store.workspaces() if s.workspace == workspace), None)
+        async with _connected(path, settings) as controller:
+            found = next((s for s in await controller.workspaces() if s.workspace == workspace), None)
             if found is None:
                 sys.stderr.write(f"error: class {settings.weaviate.class_name} holds no workspace {workspace!r} "
                                  "(see `acolyte-lsp workspaces`)\n")
@@ -189,11 +206,42 @@ async def _forget(path: Path, url: str | None, workspace: str, confirmed: bool) 
                 print(f"would remove {found.chunks} chunks of {found.files} files of workspace {workspace}; "
                       "run again with --yes to remove them")
                 return EXIT_USAGE
-            removed = await store.forget(workspace)
+            removed = await controller.forget(workspace)
+    except _NotConnected as failed:
+        return failed.exit_code
     except StoreError as err:
         sys.stderr.write(f"error: {err}\n")
         return EXIT_UNAVAILABLE
     print(f"removed {removed} chunks of workspace {workspace}")
+    return EXIT_OK
+
+
+def _embedded_command(path: Path, action: str) -> int:
+    """`acolyte-lsp embedded fetch|status|stop` for the Weaviate Embedded the folder's settings describe."""
+    embedded = embedded_for(_settings_for(path, None).weaviate)
+    if action == "fetch":
+        bar = SetupBar(sys.stderr)
+
+        def downloaded(done: int, total: int | None) -> None:
+            if total:
+                bar(SetupStep(f"Downloading Weaviate Embedded: {done / 1e6:.1f} of {total / 1e6:.1f} MB", done * 100 // total))
+
+        try:
+            binary = embedded.fetch(downloaded)
+        except StoreError as err:
+            sys.stderr.write(f"error: {err}\n")
+            return EXIT_UNAVAILABLE
+        print(f"Weaviate Embedded {embedded.options.version}: {binary}")
+        return EXIT_OK
+    if action == "stop":
+        stopped = embedded.stop()
+        print(f"stopped Weaviate Embedded on port {embedded.options.port}" if stopped else f"no Weaviate Embedded runs on port {embedded.options.port}")
+        return EXIT_OK
+    running = embedded.answering()
+    print(f"Weaviate Embedded {embedded.options.version} on {embedded.url}: {'running' if running else 'not running'}")
+    print(f"binary: {embedded.binary} ({'cached' if embedded.is_cached() else 'not downloaded yet'})")
+    print(f"data: {embedded.options.data_dir}")
+    print(f"windows using it: {len(embedded.users())}")
     return EXIT_OK
 
 
@@ -236,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--yes", action="store_true", help="really remove them (without it, only say what would go)")
     forget.add_argument("--path", type=Path, default=Path("."), help="a folder whose settings name Weaviate (default: .)")
     forget.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
+    embedded = sub.add_parser("embedded", help="Weaviate Embedded: fetch it ahead of time, see it, stop it")
+    embedded.add_argument("action", choices=("fetch", "status", "stop"))
+    embedded.add_argument("--path", type=Path, default=Path("."), help="a folder whose settings describe it (default: .)")
     sub.add_parser("schema", help="print the JSON Schema of .acolyte")
     settings = sub.add_parser("settings", help="print the effective settings for a folder (secrets masked)")
     settings.add_argument("path", type=Path, nargs="?", default=Path("."))
@@ -257,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.path.is_dir():
         sys.stderr.write(f"error: {args.path} is not a folder\n")
         return EXIT_USAGE
+    if args.command == "embedded":
+        return _embedded_command(args.path, args.action)
     if args.command == "index":
         return asyncio.run(_index(args.path, args.url, args.force))
     if args.command == "workspaces":

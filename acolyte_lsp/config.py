@@ -22,6 +22,7 @@ import yaml
 from .secrecy import register_secret
 
 CONFIG_FILE_NAME = ".acolyte"
+DEFAULT_WEAVIATE_URL = "http://localhost:8080"
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class SearchSettings:
 class WeaviateSettings:
     """Where Weaviate is and how the v3 client's batch is configured."""
 
-    url: str = "http://localhost:8080"
+    # None: DEFAULT_WEAVIATE_URL, and (with embedded "auto") Weaviate Embedded may be offered
+    # when nothing answers there; a URL the user set is never swapped for Embedded.
+    url: str | None = None
     # Never in a repr: settings objects end up in logs and tracebacks.
     api_key: str | None = field(default=None, repr=False, metadata={"secret": True})
     class_name: str = "CodeChunk"
@@ -53,10 +56,18 @@ class WeaviateSettings:
     read_timeout_s: float = field(default=60.0, metadata={"min": 0.1})
     consistency_level: str | None = field(default=None, metadata={"choices": ("ONE", "QUORUM", "ALL")})
     replication_factor: int | None = field(default=None, metadata={"min": 1})  # set when the class is created
-    embedded: bool = False
-    embedded_version: str | None = None
-    embedded_binary_path: str | None = None
-    embedded_persistence_path: str | None = None
+    # "auto": offered when nothing answers at the default URL; "true": always; "false": never.
+    # YAML's true/false are read as "true"/"false".
+    embedded: str = field(default="auto", metadata={"choices": ("auto", "true", "false"), "booleans": True})
+    embedded_port: int = field(default=8079, metadata={"min": 1, "max": 65535})
+    embedded_version: str = "1.25.4"  # a version number, or the URL of a release .tar.gz/.zip
+    embedded_binary_path: str | None = None  # None: $XDG_CACHE_HOME/weaviate-embedded (shared with the v3 client)
+    embedded_persistence_path: str | None = None  # None: $XDG_DATA_HOME/weaviate
+
+    @property
+    def endpoint(self) -> str:
+        """The URL to connect to: the configured one, else the default."""
+        return self.url or DEFAULT_WEAVIATE_URL
 
 
 @dataclass(frozen=True)
@@ -212,6 +223,8 @@ def _check_constraints(value: Any, meta: Mapping[str, Any]) -> None:
         return
     if "min" in meta and value < meta["min"]:
         raise ValueError(f"must be at least {meta['min']}, got {value}")
+    if "max" in meta and value > meta["max"]:
+        raise ValueError(f"must be at most {meta['max']}, got {value}")
     if "choices" in meta and value not in meta["choices"]:
         choices = ", ".join(meta["choices"])
         raise ValueError(f"must be one of {choices}, got {value!r}")
@@ -231,6 +244,8 @@ def _apply_tree(
             problems.append(
                 ConfigProblem(source, section_name, f"unknown section (known: {known})", sec_line, sec_col)
             )
+            continue
+        if section_raw is None:  # a heading whose keys are all commented out
             continue
         if not isinstance(section_raw, Mapping):
             problems.append(
@@ -252,8 +267,11 @@ def _apply_tree(
                 known = ", ".join(hints)
                 problems.append(ConfigProblem(source, dotted, f"unknown key (known: {known})", line, col))
                 continue
+            plain = _plain(value)
+            if meta[key].get("booleans") and isinstance(plain, bool):
+                plain = "true" if plain else "false"
             try:
-                coerced = _coerce(_plain(value), hints[key])
+                coerced = _coerce(plain, hints[key])
                 _check_constraints(coerced, meta[key])
             except ValueError as err:
                 problems.append(ConfigProblem(source, dotted, str(err), line, col))
@@ -469,7 +487,7 @@ def redacted(settings: Settings) -> dict[str, Any]:
 
 _DESCRIPTIONS: dict[str, str] = {
     "search.weaviate_batch_size": "Objects per batch; 1 sends one object per request.",
-    "weaviate.url": "Weaviate URL (WEAVIATE_URL overrides .acolyte).",
+    "weaviate.url": "Weaviate URL (WEAVIATE_URL overrides .acolyte); unset: http://localhost:8080, or Weaviate Embedded when nothing answers there.",
     "weaviate.api_key": "API key (prefer the WEAVIATE_API_KEY environment variable); never logged.",
     "weaviate.class_name": "The Weaviate class that holds the chunks.",
     "weaviate.num_workers": "v3 client batch worker threads (fixed-size batches).",
@@ -477,7 +495,11 @@ _DESCRIPTIONS: dict[str, str] = {
     "weaviate.parallel_clients": "Batches in flight at once, each on its own client.",
     "weaviate.consistency_level": "Replication consistency for writes and deletes.",
     "weaviate.replication_factor": "Copies of each chunk in a replicated cluster, set when the class is created (null: the server's default).",
-    "weaviate.embedded": "Run Weaviate Embedded (downloads Weaviate once).",
+    "weaviate.embedded": "Weaviate Embedded, run on this machine and shared by every window: auto (offered when weaviate.url is unset and nothing answers there), true (always) or false (never).",
+    "weaviate.embedded_port": "The port Weaviate Embedded answers on (windows using the same port share it).",
+    "weaviate.embedded_version": "Weaviate Embedded's version (downloaded once), or the URL of a release .tar.gz/.zip.",
+    "weaviate.embedded_binary_path": "Where Weaviate Embedded binaries are kept (unset: $XDG_CACHE_HOME/weaviate-embedded).",
+    "weaviate.embedded_persistence_path": "Where Weaviate Embedded keeps its data (unset: $XDG_DATA_HOME/weaviate).",
     "indexing.exclude": "Gitignore-style patterns never indexed, on top of .gitignore and .acolyteignore.",
     "indexing.include": "When set, only files matching one of these patterns are indexed.",
     "indexing.max_file_size_kb": "Larger files are skipped.",
@@ -514,8 +536,13 @@ def json_schema() -> dict[str, Any]:
             prop["default"] = list(default) if isinstance(default, tuple) else default
             if "min" in f.metadata:
                 prop["minimum"] = f.metadata["min"]
+            if "max" in f.metadata:
+                prop["maximum"] = f.metadata["max"]
             if "choices" in f.metadata:
                 prop["enum"] = [*f.metadata["choices"], *([None] if "null" in prop["type"] else [])]
+            if f.metadata.get("booleans"):
+                prop["type"] = [prop["type"], "boolean"]
+                prop["enum"] += [True, False]
             description = _DESCRIPTIONS.get(f"{section_name}.{f.name}")
             if description:
                 prop["description"] = description

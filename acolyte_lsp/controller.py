@@ -21,6 +21,7 @@ from typing import Any
 
 from .changes import Batch, ChangeKind
 from .config import Settings
+from .embedded_choice import Answer, embedded_always, embedded_may_be_offered
 from .embedding import Embedder, EmbedderError, make_embedder
 from .indexer import (
     EventSink,
@@ -35,7 +36,9 @@ from .indexer import (
 )
 from .metrics import Metrics
 from .store.chunk_store import ChunkStore
-from .store.errors import SchemaMismatchError, StoreError, WeaviateUnavailableError
+from .store.embedded import EmbeddedWeaviate, download_url, embedded_for
+from .store.queries import WorkspaceSummary
+from .store.errors import EmbeddedWeaviateError, SchemaMismatchError, StoreError, WeaviateUnavailableError
 from .workspace.hash_cache import hash_cache_dir_for
 from .workspace.discovery import relative_posix
 
@@ -110,8 +113,21 @@ class Notice:
     message: str
 
 
+@dataclass(frozen=True)
+class SetupStep:
+    """How getting Weaviate Embedded ready goes (download, start), for the user to watch."""
+
+    message: str
+    percentage: int | None = None
+    done: bool = False
+
+
 NoticeSink = Callable[[Notice], None]
+SetupSink = Callable[[SetupStep], None]
 StoreOpener = Callable[[Settings, Metrics], Awaitable[ChunkStore]]
+# Whether to start Weaviate Embedded (`reason`: why the default URL will not do): the editor
+# asks the user (or recalls their answer), the CLI always says yes. One of `Answer.ALL`, or None.
+EmbeddedQuestion = Callable[[str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,8 @@ class Controller:
         on_event: EventSink,
         on_notice: NoticeSink,
         open_store: StoreOpener = ChunkStore.open,
+        ask_embedded: EmbeddedQuestion | None = None,
+        on_setup: SetupSink | None = None,
     ) -> None:
         self.settings = settings
         self.roots = WorkspaceRoot.for_folders(list(folders), settings.indexing.workspace_id)
@@ -163,6 +181,11 @@ class Controller:
         self._active_runs = 0
         self._changes_while_away: set[Path] = set()
         self._overflowed_while_away = False
+        self._ask_embedded = ask_embedded
+        self._on_setup = on_setup or (lambda step: None)
+        self._embedded: EmbeddedWeaviate | None = None
+        self._last_store_error: StoreError | None = None
+        self._will_retry = True
 
     # -- state -----------------------------------------------------------------
 
@@ -181,30 +204,113 @@ class Controller:
         return State.INDEXING if self._active_runs else State.IDLE
 
     @property
+    def endpoint(self) -> str:
+        """The URL in use: Weaviate Embedded's, or the configured one."""
+        return self._embedded.url if self._embedded is not None else self.settings.weaviate.endpoint
+
+    @property
     def changes_while_away(self) -> int:
         """Changes seen while Weaviate was away (the next run picks them up)."""
         return len(self._changes_while_away)
 
     # -- connection --------------------------------------------------------------
 
-    async def connect(self) -> bool:
+    async def connect(self, retry: bool = True) -> bool:
         """Set up the embedder, then try once to connect; on failure retry in the background.
 
         True when connected. A settings problem (an embedder that cannot load, a
         class that cannot hold our vectors) is reported and not retried: only the
-        user can fix it, and a settings change starts a new session.
+        user can fix it, and a settings change starts a new session. When nothing
+        answers at the default URL and settings allow it, Weaviate Embedded is
+        offered first (the question is awaited).
         """
+        self._will_retry = retry
         if self._embedder is None:
             try:
                 self._embedder = await asyncio.to_thread(make_embedder, self.settings.embeddings)
             except EmbedderError as err:
                 self._fail_settings(f"acolyte-lsp cannot index: {err}")
                 return False
-        if await self._try_connect(first=True):
+        if embedded_always(self.settings.weaviate):
+            self._use_embedded()
+            if self._settings_error:
+                return False
+        offer = self._embedded is None and self._ask_embedded is not None and embedded_may_be_offered(self.settings.weaviate)
+        if await self._try_connect(first=True, announce=not offer):
             return True
-        if not self._settings_error:
+        if offer and not self._settings_error and await self._embedded_wanted():
+            if await self._try_connect(first=True):
+                return True
+        if retry and not self._settings_error:
             self._start_retrying()
         return False
+
+    # -- Weaviate Embedded -----------------------------------------------------------
+
+    async def _embedded_wanted(self) -> bool:
+        """Ask whether Weaviate Embedded should stand in for the default URL that does not answer."""
+        assert self._ask_embedded is not None
+        err = self._last_store_error
+        reason = f"No Weaviate answers at {err.url} ({err.detail})." if isinstance(err, WeaviateUnavailableError) else str(err)
+        try:
+            answer = await self._ask_embedded(reason)
+        except Exception as failure:  # noqa: BLE001 - a client that cannot ask: say what is wrong instead
+            log.info("the Weaviate Embedded question failed: %s", failure)
+            answer = None
+        if answer == Answer.START and not self._stopped:
+            self._use_embedded()
+            return self._embedded is not None
+        if answer != Answer.SETTINGS:
+            self._announce_unavailable()
+        return False
+
+    def _announce_unavailable(self) -> None:
+        if self.last_error:
+            later = " acolyte-lsp keeps running and retries in the background." if self._will_retry else ""
+            self._notify(Notice("error", f"{self.last_error}{later}"))
+
+    def _use_embedded(self) -> None:
+        weaviate_settings = self.settings.weaviate
+        try:
+            download_url(weaviate_settings.embedded_version)
+        except EmbeddedWeaviateError as err:
+            self._fail_settings(str(err))
+            return
+        self._embedded = embedded_for(weaviate_settings)
+
+    async def _run_embedded(self, embedded: EmbeddedWeaviate, first: bool) -> None:
+        """Make Weaviate Embedded answer (fetching it once), with progress; says when it had to be restarted."""
+        loop = asyncio.get_running_loop()
+        last_percentage = -1
+
+        def downloaded(done: int, total: int | None) -> None:
+            nonlocal last_percentage
+            percentage = None if not total else min(100, done * 100 // total)
+            if percentage is not None and percentage == last_percentage:
+                return
+            last_percentage = percentage if percentage is not None else last_percentage
+            size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+            loop.call_soon_threadsafe(self._on_setup, SetupStep(f"Downloading Weaviate Embedded: {size}", percentage))
+
+        if await asyncio.to_thread(embedded.answering):
+            await asyncio.to_thread(embedded.ensure_running)  # takes this window's lease on the shared one
+            return
+        self._on_setup(SetupStep(f"Starting Weaviate Embedded on port {embedded.options.port}"))
+        outcome = "did not start"
+        try:
+            started = await asyncio.to_thread(embedded.ensure_running, downloaded)
+            outcome = "is ready"
+        finally:
+            self._on_setup(SetupStep(f"Weaviate Embedded {outcome}", done=True))
+        if started:
+            self._notify(
+                Notice(
+                    "info",
+                    f"Started Weaviate Embedded at {embedded.url} (data in {embedded.options.data_dir})."
+                    if first
+                    else f"Weaviate Embedded at {embedded.url} had stopped; started it again.",
+                )
+            )
 
     def retry_now(self) -> None:
         """Skip the rest of the current backoff wait."""
@@ -217,9 +323,15 @@ class Controller:
         """Return once a connection that was up has been lost."""
         await self._disconnected.wait()
 
-    async def _try_connect(self, first: bool) -> bool:
+    async def _try_connect(self, first: bool, announce: bool = True) -> bool:
         try:
-            store = await self._open_store(self.settings, self.metrics)
+            settings = self.settings
+            if self._embedded is not None:
+                await self._run_embedded(self._embedded, first)
+                settings = dataclasses.replace(
+                    settings, weaviate=dataclasses.replace(settings.weaviate, url=self._embedded.url)
+                )
+            store = await self._open_store(settings, self.metrics)
             assert self._embedder is not None
             await self._check_vector_size(store, self._embedder)
         except SchemaMismatchError as err:
@@ -227,8 +339,9 @@ class Controller:
             return False
         except StoreError as err:
             self.last_error = str(err)
-            if first:
-                self._notify(Notice("error", f"{err} acolyte-lsp keeps running and retries in the background."))
+            self._last_store_error = err
+            if first and announce:
+                self._announce_unavailable()
             return False
         self._store = store
         self._indexer = IndexingService(
@@ -238,7 +351,7 @@ class Controller:
         self._disconnected.clear()
         self._connected.set()
         if not first:
-            self._notify(Notice("info", f"Connected to Weaviate at {self.settings.weaviate.url}."))
+            self._notify(Notice("info", f"Connected to Weaviate at {self.endpoint}."))
         return True
 
     async def _check_vector_size(self, store: ChunkStore, embedder: Embedder) -> None:
@@ -466,6 +579,14 @@ class Controller:
         results.sort(key=lambda r: -r.score)
         return results[:limit]
 
+    async def workspaces(self) -> list[WorkspaceSummary]:
+        """Every workspace the class holds (files, chunks, last indexed)."""
+        return await self._require_store().workspaces()
+
+    async def forget(self, workspace: str) -> int:
+        """Remove one workspace's chunks; how many went."""
+        return await self._require_store().forget(workspace)
+
     async def status(self, queued_changes: int = 0) -> dict[str, Any]:
         """State, counts per root, queue and the metrics, for `acolyte.indexStatus`."""
         roots = []
@@ -488,7 +609,12 @@ class Controller:
             roots.append(entry)
         return {
             "state": self.state,
-            "weaviate_url": self.settings.weaviate.url,
+            "weaviate_url": self.endpoint,
+            "weaviate_embedded": None if self._embedded is None else {
+                "port": self._embedded.options.port,
+                "data": str(self._embedded.options.data_dir),
+                "windows": len(await asyncio.to_thread(self._embedded.users)),
+            },
             "class_name": self.settings.weaviate.class_name,
             "batch_size": self.settings.search.weaviate_batch_size,
             "roots": roots,
@@ -511,12 +637,14 @@ class Controller:
         if self._store is not None:
             store, self._store, self._indexer = self._store, None, None
             await asyncio.to_thread(store.close)
+        if self._embedded is not None:
+            await asyncio.to_thread(self._embedded.release)  # stops it only when no other window uses it
 
     def _not_connected(self) -> StoreError:
         # last_error is already a whole message (with its advice); do not wrap it in another.
         if self.last_error:
             return StoreError(self.last_error)
-        return WeaviateUnavailableError(self.settings.weaviate.url, "not connected yet")
+        return WeaviateUnavailableError(self.endpoint, "not connected yet")
 
     def _require_indexer(self) -> IndexingService:
         if self._indexer is None:

@@ -608,7 +608,7 @@ class IndexingService:
         vectors = None if to_send[0].vectors is None else [v for p in to_send for v in p.vectors or []]
         result = await self._store.insert(objects, vectors, uuids)
         if result.successful == 0 and result.errors and all(e["error_type"] in _UNREACHABLE for e in result.errors):
-            raise WeaviateUnavailableError(self.settings.weaviate.url, result.errors[0]["error"])
+            raise WeaviateUnavailableError(self.settings.weaviate.endpoint, result.errors[0]["error"])
         errors_by_index = {e["index"]: e for e in result.errors}
         offset = 0
         for item in to_send:

@@ -25,15 +25,17 @@ def editor_settings() -> dict[str, dict[str, object]]:
         for key, prop in body["properties"].items():
             if f"{section}.{key}" in SECRET_KEYS:
                 continue
-            types = prop["type"] if isinstance(prop["type"], list) else [prop["type"], "null"]
+            types = [*(prop["type"] if isinstance(prop["type"], list) else [prop["type"]]), "null"]
             entry: dict[str, object] = {
                 "type": sorted(set(types), key=types.index),
                 "default": None,
                 "markdownDescription": (prop.get("description", "") + f" Unset: `.acolyte`, else `{json.dumps(prop['default'])}`.").strip(),
             }
-            for extra in ("minimum", "items", "enum"):
+            for extra in ("minimum", "maximum", "items"):
                 if extra in prop:
                     entry[extra] = prop[extra]
+            if "enum" in prop:
+                entry["enum"] = prop["enum"] if None in prop["enum"] else [*prop["enum"], None]
             out[f"acolyte.{section}.{key}"] = entry
     return out
 

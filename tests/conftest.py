@@ -57,5 +57,7 @@ def client(weaviate_url: str) -> weaviate.Client:
 
 @pytest.fixture(autouse=True)
 def _private_cache_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test (and every server it starts) keeps file hashes in a folder of its own, not in ~/.cache."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    """Each test (and every server it starts) keeps file hashes, remembered answers and Weaviate
+    Embedded's files in folders of its own, not in the user's ~/.cache, ~/.local."""
+    for variable in ("XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(variable, str(tmp_path_factory.mktemp(variable.lower())))

@@ -14,10 +14,11 @@ from ..indexer import IndexProgress
 class ProgressReporter:
     """One server-created, cancellable work-done progress (begin → report… → end)."""
 
-    def __init__(self, ls: LanguageServer, title: str, cancel: asyncio.Event) -> None:
+    def __init__(self, ls: LanguageServer, title: str, cancel: asyncio.Event, cancellable: bool = True) -> None:
         self._ls = ls
         self._title = title
         self.cancel = cancel
+        self._cancellable = cancellable
         self.token = f"acolyte-{uuid.uuid4()}"
         self._use_progress = bool(
             ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
@@ -33,13 +34,15 @@ class ProgressReporter:
         if self._use_progress:
             self._ls.work_done_progress.begin(
                 self.token,
-                types.WorkDoneProgressBegin(title=self._title, message=message, percentage=0, cancellable=True),
+                types.WorkDoneProgressBegin(title=self._title, message=message, percentage=0, cancellable=self._cancellable),
             )
         else:
             self._log(f"{self._title}: {message}")
 
     def report(self, progress: IndexProgress) -> None:
-        message, percentage = progress.describe()
+        self.report_message(*progress.describe())
+
+    def report_message(self, message: str, percentage: int | None) -> None:
         if self._use_progress:
             self._ls.work_done_progress.report(
                 self.token, types.WorkDoneProgressReport(message=message, percentage=percentage)

@@ -13,12 +13,13 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
-from pygls.uris import to_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
 from ..changes import Batch, ChangeKind, ChangeQueue
 from ..config import CONFIG_FILE_NAME, LoadedSettings, load_settings, redacted
-from ..controller import Controller, Notice, SettingsChange, classify_settings_change
+from ..controller import Controller, Notice, SettingsChange, SetupStep, classify_settings_change
+from ..embedded_choice import Answer, remember_answer, remembered_answer
 from ..indexer import FileFailed, FileIndexed, FileNotIndexed, FileRemoved, IndexEvent, IndexProgress, IndexSummary
 from ..store.errors import StoreError
 from .diagnostics import DiagnosticsBook
@@ -29,6 +30,13 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 5.0
 CHANGES_WITH_PROGRESS = 20  # a change batch at least this big gets a progress of its own
 CLIENT_ONLY_SECTIONS = ("server", "trace")  # editor-side settings in the acolyte.* namespace
+
+SETTINGS_TEMPLATE = """\
+# acolyte-lsp settings (all keys: `acolyte-lsp schema`). Where Weaviate is:
+weaviate:
+  # url: http://localhost:8080   # a Weaviate server you run (or set WEAVIATE_URL)
+  # embedded: true               # or Weaviate Embedded, run on this machine for every window
+"""
 
 Run = Callable[[asyncio.Event], Awaitable[list[IndexSummary]]]
 MsgId = str | int
@@ -70,6 +78,8 @@ class AcolyteLanguageServer(LanguageServer):
         self._converge: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._reported_skips: set[tuple[Path, str, str]] = set()
+        self._setup_steps: asyncio.Queue[SetupStep] = asyncio.Queue()
+        self._setup_shown: asyncio.Task[None] | None = None
 
     # -- settings ----------------------------------------------------------------
 
@@ -156,13 +166,16 @@ class AcolyteLanguageServer(LanguageServer):
         if not folders:
             self.show(Notice("warning", "acolyte-lsp: no workspace folder is open, so there is nothing to index."))
             return
-        self.controller = Controller(folders, loaded.settings, self.on_event, self.show)
+        self.controller = Controller(
+            folders, loaded.settings, self.on_event, self.show, ask_embedded=self.ask_embedded, on_setup=self.setup_progress
+        )
         self.changes = ChangeQueue(self._apply_changes, debounce_s=loaded.settings.indexing.debounce_ms / 1000)
-        await self.controller.connect()
         self._converge = asyncio.ensure_future(self._keep_index_converged(self.controller))
 
     async def _keep_index_converged(self, controller: Controller) -> None:
-        """Index whenever a connection comes up: at start and after every outage."""
+        """Connect (the user may be asked about Weaviate Embedded), then index whenever a
+        connection comes up: at start and after every outage."""
+        await controller.connect()
         while True:
             await controller.wait_connected()
             await self.run_index(force=False, title="Indexing workspace", controller=controller)
@@ -207,7 +220,7 @@ class AcolyteLanguageServer(LanguageServer):
     ) -> list[dict[str, Any]]:
         """A workspace run under progress; returns the summaries as plain dicts."""
         controller = controller or self.require_controller()
-        message = f"{len(controller.roots)} folder(s) · {controller.settings.weaviate.url}"
+        message = f"{len(controller.roots)} folder(s) · {controller.endpoint}"
         summaries = await self.with_progress(
             title, message, lambda stop: controller.index_all(force=force, cancel=stop), cancel
         )
@@ -285,6 +298,60 @@ class AcolyteLanguageServer(LanguageServer):
         for task in list(self._background):
             task.cancel()
         await self._stop_controller()
+
+    # -- Weaviate Embedded --------------------------------------------------------
+
+    async def ask_embedded(self, reason: str) -> str | None:
+        """Ask once whether to start Weaviate Embedded; a remembered answer is not asked again."""
+        answer = remembered_answer()
+        if answer is not None:
+            return answer
+        reply = await self.window_show_message_request_async(
+            types.ShowMessageRequestParams(
+                type=types.MessageType.Warning,
+                message=(
+                    f"acolyte-lsp: {reason} Start Weaviate Embedded? It runs on this machine for all your "
+                    "editor windows and keeps the index between sessions (downloaded once). Or open settings "
+                    "to point weaviate.url at your Weaviate."
+                ),
+                actions=[types.MessageActionItem(title=title) for title in Answer.ALL],
+            )
+        )
+        answer = reply.title if reply is not None and reply.title in Answer.ALL else None
+        if answer is not None:
+            remember_answer(answer)
+        if answer == Answer.SETTINGS:
+            await self.open_settings()
+        return answer
+
+    async def open_settings(self) -> None:
+        """Show the first folder's `.acolyte` in the editor, written from a template when there is none."""
+        folders = self.folders()
+        if not folders:
+            return
+        path = folders[0] / CONFIG_FILE_NAME
+        if not path.exists():
+            await asyncio.to_thread(path.write_text, SETTINGS_TEMPLATE)
+        await self.window_show_document_async(types.ShowDocumentParams(uri=from_fs_path(str(path)) or path.as_uri()))
+
+    def setup_progress(self, step: SetupStep) -> None:
+        """Getting Weaviate Embedded ready, shown as one work-done progress (steps kept in order)."""
+        self._setup_steps.put_nowait(step)
+        if self._setup_shown is None or self._setup_shown.done():
+            self._setup_shown = asyncio.ensure_future(self._show_setup_steps())
+
+    async def _show_setup_steps(self) -> None:
+        reporter: ProgressReporter | None = None
+        while not self._setup_steps.empty():
+            step = self._setup_steps.get_nowait()
+            if reporter is None:
+                reporter = ProgressReporter(self, "Weaviate Embedded", asyncio.Event(), cancellable=False)
+                await reporter.begin(step.message)
+            if step.done:
+                reporter.end(step.message)
+                reporter = None
+            else:
+                reporter.report_message(step.message, step.percentage)
 
     # -- events back to the editor -----------------------------------------------
 

@@ -35,7 +35,7 @@ class ChunkStore:
     def __init__(self, clients: Sequence[weaviate.Client], settings: Settings, metrics: Metrics) -> None:
         self._client = clients[0]  # queries and deletes; every client is also an insert lane
         self._clients = list(clients)
-        self._url = settings.weaviate.url
+        self._url = settings.weaviate.endpoint
         self.class_name = settings.weaviate.class_name
         self._vectorizer = vectorizer_of(settings)
         self._replication_factor = settings.weaviate.replication_factor
@@ -56,7 +56,7 @@ class ChunkStore:
                     client, settings.weaviate.class_name, vectorizer_of(settings), settings.weaviate.replication_factor
                 )
             except (requests.exceptions.RequestException, WeaviateBaseError) as err:
-                raise _store_error(settings.weaviate.url, err) from err
+                raise _store_error(settings.weaviate.endpoint, err) from err
             # One client per parallel batch: a v3 client's batch must never be shared by threads.
             return [client, *(connect(settings.weaviate) for _ in range(settings.weaviate.parallel_clients - 1))]
 

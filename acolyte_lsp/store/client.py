@@ -6,11 +6,10 @@ import warnings
 
 import requests
 import weaviate
-from weaviate.embedded import EmbeddedOptions
 
 from ..config import WeaviateSettings
 from .client_compat import use_fast_json
-from .errors import EmbeddedWeaviateError, WeaviateUnavailableError
+from .errors import WeaviateUnavailableError
 
 # weaviate-client 3.x warns on every client creation that v3 is deprecated; that
 # is our pinned, chosen client, so the warning is noise for our users.
@@ -32,35 +31,15 @@ def connect(settings: WeaviateSettings, *, fast_json: bool = True) -> weaviate.C
 def _client(settings: WeaviateSettings) -> weaviate.Client:
     auth = weaviate.AuthApiKey(api_key=settings.api_key) if settings.api_key else None
     timeouts = (settings.connect_timeout_s, settings.read_timeout_s)
-    if settings.embedded:
-        options = embedded_options(settings)
-        try:
-            return weaviate.Client(embedded_options=options, timeout_config=timeouts)
-        except (requests.exceptions.RequestException, weaviate.exceptions.WeaviateBaseError, OSError) as err:
-            raise EmbeddedWeaviateError(options.version, options.binary_path, short_reason(err)) from err
     try:
         return weaviate.Client(
-            url=settings.url,
+            url=settings.endpoint,
             auth_client_secret=auth,
             timeout_config=timeouts,
             startup_period=None,
         )
     except (requests.exceptions.RequestException, weaviate.exceptions.WeaviateBaseError, OSError) as err:
-        raise WeaviateUnavailableError(settings.url, short_reason(err)) from err
-
-
-def embedded_options(settings: WeaviateSettings) -> EmbeddedOptions:
-    """Weaviate Embedded options: the client's defaults, overridden where settings say so."""
-    overrides = {
-        key: value
-        for key, value in (
-            ("version", settings.embedded_version),
-            ("binary_path", settings.embedded_binary_path),
-            ("persistence_data_path", settings.embedded_persistence_path),
-        )
-        if value
-    }
-    return EmbeddedOptions(**overrides)
+        raise WeaviateUnavailableError(settings.endpoint, short_reason(err)) from err
 
 
 def short_reason(err: BaseException) -> str:

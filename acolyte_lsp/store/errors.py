@@ -28,15 +28,15 @@ class WeaviateUnavailableError(StoreError):
 class EmbeddedWeaviateError(WeaviateUnavailableError):
     """Weaviate Embedded could not be downloaded or started."""
 
-    def __init__(self, version: str, binary_path: str, detail: str) -> None:
+    def __init__(self, version: str, binary_dir: str, detail: str) -> None:
         self.url = "Weaviate Embedded"
         self.detail = detail
+        where = f" into {binary_dir}" if binary_dir else ""
         StoreError.__init__(
             self,
-            f"Weaviate Embedded {version} could not start ({detail}). On first use the client downloads the "
-            f"Weaviate binary into {binary_path}; where downloads are impossible, copy the binary there from a "
-            "machine that has it, or run a Weaviate server "
-            f"(`{CONTAINER_HINT}`) and set `weaviate.embedded: false` and `weaviate.url`.",
+            f"Weaviate Embedded {version} cannot be used: {detail}. It is downloaded once{where} and then runs "
+            "on this machine; where downloads are impossible, copy a Weaviate binary there from a machine that "
+            f"has one, or run a Weaviate server (`{CONTAINER_HINT}`) and set `weaviate.url`.",
         )
 
 

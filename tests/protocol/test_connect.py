@@ -9,7 +9,7 @@ import pytest
 
 from acolyte_lsp.config import WeaviateSettings
 from acolyte_lsp.store import client as client_module
-from acolyte_lsp.store.client import connect, embedded_options
+from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.errors import EmbeddedWeaviateError, WeaviateUnavailableError
 from tests.weaviate_server import WeaviateTestServer
 
@@ -38,25 +38,3 @@ def test_missing_api_key_says_what_to_set() -> None:
     assert "HTTP 401" in str(raised.value)
     assert "WEAVIATE_API_KEY" in str(raised.value)
     assert "s3cret" not in str(raised.value)
-
-
-def test_embedded_options_take_version_and_paths_from_settings() -> None:
-    options = embedded_options(
-        WeaviateSettings(embedded=True, embedded_version="1.24.1", embedded_binary_path="/opt/wv", embedded_persistence_path="/data")
-    )
-    assert (options.version, options.binary_path, options.persistence_data_path) == ("1.24.1", "/opt/wv", "/data")
-
-
-def test_embedded_start_failure_explains_the_download(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, Any] = {}
-
-    def fake_client(**kwargs: Any) -> None:
-        seen.update(kwargs)
-        raise urllib.error.URLError("Name or service not known")
-
-    monkeypatch.setattr(client_module.weaviate, "Client", fake_client)
-    with pytest.raises(EmbeddedWeaviateError) as raised:
-        connect(WeaviateSettings(embedded=True, embedded_version="1.24.1", embedded_binary_path="/opt/wv"))
-    assert seen["embedded_options"].version == "1.24.1"
-    assert "Weaviate Embedded 1.24.1 could not start" in str(raised.value)
-    assert "/opt/wv" in str(raised.value)

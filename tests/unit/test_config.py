@@ -8,7 +8,8 @@ from acolyte_lsp.config import Settings, load_settings, parse_acolyte_yaml, reda
 def test_defaults_match_the_documented_values() -> None:
     settings = Settings()
     assert settings.search.weaviate_batch_size == 100
-    assert settings.weaviate.url == "http://localhost:8080"
+    assert (settings.weaviate.url, settings.weaviate.endpoint) == (None, "http://localhost:8080")
+    assert (settings.weaviate.embedded, settings.weaviate.embedded_port) == ("auto", 8079)
     assert settings.weaviate.class_name == "CodeChunk"
     assert settings.weaviate.dynamic_batching is True
     assert settings.weaviate.timeout_retries == 3
@@ -126,3 +127,23 @@ def test_redacted_masks_the_api_key() -> None:
     shown = redacted(loaded.settings)
     assert shown["weaviate"]["api_key"] == "***"
     assert "s3cret" not in repr(shown)
+
+
+def test_embedded_takes_yaml_booleans_and_auto() -> None:
+    for text, expected in (("true", "true"), ("false", "false"), ("auto", "auto"), ("'true'", "true")):
+        settings, problems = parse_acolyte_yaml(f"weaviate:\n  embedded: {text}\n")
+        assert problems == [] and settings.weaviate.embedded == expected
+
+
+def test_embedded_refuses_other_words_and_ports_out_of_range() -> None:
+    settings, problems = parse_acolyte_yaml("weaviate:\n  embedded: sometimes\n  embedded_port: 70000\n")
+    assert [p.key for p in problems] == ["weaviate.embedded", "weaviate.embedded_port"]
+    assert "must be one of auto, true, false" in problems[0].message
+    assert "must be at most 65535" in problems[1].message
+    assert (settings.weaviate.embedded, settings.weaviate.embedded_port) == ("auto", 8079)
+
+
+def test_a_settings_file_of_only_comments_is_all_defaults() -> None:
+    from acolyte_lsp.server.session import SETTINGS_TEMPLATE
+
+    assert parse_acolyte_yaml(SETTINGS_TEMPLATE) == (Settings(), [])

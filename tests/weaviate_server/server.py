@@ -582,6 +582,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Weaviate REST protocol test server (in memory).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    # The Weaviate binary's own flag: Weaviate Embedded starts it with `--scheme http`.
+    parser.add_argument("--scheme", choices=("http",), default="http")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request (stands in for a real server's work)")
     args = parser.parse_args()
     server = WeaviateTestServer(args.host, args.port).start()

@@ -1,0 +1,375 @@
+"""Weaviate Embedded, run for every editor window of a user: one process per port, shared.
+
+The v3 client's own Embedded mode ties Weaviate to the Python process that
+started it (it stops Weaviate when its client is collected), so a window
+closing would pull Weaviate from under another. Here Weaviate runs in its own
+session (an editor killing its language server's process group does not reach
+it), each user of it holds a lease (a file naming its process), and the last
+lease released stops it. Whoever finds it not answering starts it again, under
+a file lock, so two windows never start two.
+
+Binaries are fetched and cached exactly as the v3 client does (same URL rules,
+same file names under the same folder), so a binary either of them downloaded
+serves both.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tarfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import WeaviateSettings
+from .errors import EmbeddedWeaviateError
+
+GITHUB_RELEASES = "https://github.com/weaviate/weaviate/releases/download/"
+_VERSION = re.compile(r"^\d\.\d{1,2}\.\d{1,2}(-rc\.\d{1,2}|-beta\.\d{1,2}|-alpha\.\d{1,2})?$")
+DOWNLOAD_CHUNK = 1 << 16
+DOWNLOAD_TIMEOUT_S = 20.0  # per read: a stalled download fails rather than hangs
+START_TIMEOUT_S = 60.0  # Weaviate loads its data before it answers
+STOP_TIMEOUT_S = 10.0
+
+# (bytes so far, total bytes or None when the server does not say)
+DownloadProgress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class EmbeddedOptions:
+    """Where Weaviate Embedded comes from, where it keeps data, and the port it answers on."""
+
+    version: str
+    port: int
+    binary_dir: Path
+    data_dir: Path
+    state_dir: Path  # leases, pid file and log of the instance on `port`
+    hostname: str = "127.0.0.1"
+
+
+def download_url(version: str) -> str:
+    """The release archive for a version number, or `version` itself when it is an archive URL."""
+    if version.startswith(("http://", "https://")):
+        if not version.endswith((".tar.gz", ".zip")):
+            raise EmbeddedWeaviateError(version, "", "a version URL must name a .tar.gz or .zip archive")
+        return version
+    if not _VERSION.match(version):
+        raise EmbeddedWeaviateError(
+            version, "", "weaviate.embedded_version must be a version number such as 1.25.4, or the URL of a release archive"
+        )
+    tag = f"v{version}"
+    if platform.system() == "Darwin":
+        return f"{GITHUB_RELEASES}{tag}/weaviate-{tag}-Darwin-all.zip"
+    machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    return f"{GITHUB_RELEASES}{tag}/weaviate-{tag}-{platform.system()}-{machine}.tar.gz"
+
+
+def _client_version_tag(version: str) -> str:
+    """The version part of the client's binary file name (empty for URLs it cannot read one from)."""
+    if version.startswith(GITHUB_RELEASES):
+        return version[len(GITHUB_RELEASES):].split("/")[0]
+    return "" if version.startswith(("http://", "https://")) else f"v{version}"
+
+
+class EmbeddedWeaviate:
+    """One user's Weaviate Embedded on one port: fetched once, started once, shared, stopped by the last user."""
+
+    def __init__(self, options: EmbeddedOptions) -> None:
+        self.options = options
+        self._lease: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.hostname}:{self.options.port}"
+
+    @property
+    def binary(self) -> Path:
+        """The cached binary, named as the v3 client names it."""
+        version = self.options.version
+        digest = hashlib.sha256(version.encode("utf-8")).hexdigest()
+        return self.options.binary_dir / f"weaviate-{_client_version_tag(version)}-{digest}"
+
+    def is_cached(self) -> bool:
+        return self.binary.is_file()
+
+    # -- fetching ------------------------------------------------------------------
+
+    def fetch(self, progress: DownloadProgress | None = None) -> Path:
+        """The binary, downloaded first when it is not cached yet (one download even with many windows)."""
+        if self.is_cached():
+            return self.binary
+        with self._locked():
+            if not self.is_cached():
+                self._download(progress or (lambda done, total: None))
+        return self.binary
+
+    def _download(self, progress: DownloadProgress) -> None:
+        url = download_url(self.options.version)
+        self.options.binary_dir.mkdir(parents=True, exist_ok=True)
+        archive = self.options.binary_dir / f".acolyte-download-{os.getpid()}{'.zip' if url.endswith('.zip') else '.tar.gz'}"
+        try:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as reply, archive.open("wb") as out:
+                length = reply.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                done = 0
+                progress(0, total)
+                while chunk := reply.read(DOWNLOAD_CHUNK):
+                    out.write(chunk)
+                    done += len(chunk)
+                    progress(done, total)
+            if total is not None and done != total:
+                raise EmbeddedWeaviateError(self.options.version, str(self.options.binary_dir),
+                                            f"the download of {url} ended after {done:,} of {total:,} bytes")
+            self._extract(archive)
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", None) or err
+            raise EmbeddedWeaviateError(
+                self.options.version, str(self.options.binary_dir), f"cannot download {url}: {reason}"
+            ) from err
+        except (tarfile.TarError, zipfile.BadZipFile, KeyError) as err:
+            raise EmbeddedWeaviateError(
+                self.options.version, str(self.options.binary_dir), f"{url} is not a Weaviate release archive ({err})"
+            ) from err
+        finally:
+            archive.unlink(missing_ok=True)
+
+    def _extract(self, archive: Path) -> None:
+        partial = self.binary.with_name(self.binary.name + ".partial")
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as bundle, bundle.open("weaviate") as src, partial.open("wb") as dst:
+                shutil.copyfileobj(src, dst, DOWNLOAD_CHUNK)
+        else:
+            with tarfile.open(archive) as bundle:
+                member = bundle.extractfile("weaviate")
+                if member is None:
+                    raise KeyError("its 'weaviate' entry is not a file")
+                with member, partial.open("wb") as dst:
+                    shutil.copyfileobj(member, dst, DOWNLOAD_CHUNK)
+        partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        partial.replace(self.binary)  # atomic: nobody ever runs half a binary
+
+    # -- running ---------------------------------------------------------------------
+
+    def answering(self) -> bool:
+        """Weaviate on the port says it is ready."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/v1/.well-known/ready", timeout=2.0) as reply:
+                return bool(reply.status == 200)
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    def _port_taken(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1.0)
+            return probe.connect_ex((self.options.hostname, self.options.port)) == 0
+
+    def ensure_running(self, progress: DownloadProgress | None = None) -> bool:
+        """Make Weaviate answer on the port and hold a lease on it; True when this call started it.
+
+        A Weaviate already answering there (another window's) is shared, not
+        started again; one that crashed is started again on the same data.
+        """
+        if self._lease is None:
+            self._lease = self._take_lease()
+        if self.answering():
+            return False
+        self.fetch(progress)
+        with self._locked():
+            if self.answering():
+                return False  # another window started it while we waited for the lock
+            if self._port_taken():
+                if self._wait_answering(START_TIMEOUT_S):  # a Weaviate still loading its data
+                    return False
+                raise EmbeddedWeaviateError(
+                    self.options.version, str(self.options.binary_dir),
+                    f"port {self.options.port} is taken by a program that is not a Weaviate that answers; "
+                    "set weaviate.embedded_port to a free port",
+                )
+            self._start()
+        return True
+
+    def _start(self) -> None:
+        options = self.options
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = options.state_dir / "weaviate.log"
+        env = dict(os.environ)
+        env.update(
+            {
+                "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
+                "QUERY_DEFAULTS_LIMIT": "20",
+                "PERSISTENCE_DATA_PATH": str(options.data_dir),
+                "DEFAULT_VECTORIZER_MODULE": "none",
+                "ENABLE_MODULES": "",
+                "DISABLE_TELEMETRY": "true",  # nothing leaves the machine
+                # One fixed node name per port: Weaviate keeps its data under the node's name.
+                "CLUSTER_HOSTNAME": f"Embedded_at_{options.port}",
+                "CLUSTER_GOSSIP_BIND_PORT": str(_free_port()),
+                "CLUSTER_DATA_BIND_PORT": str(_free_port()),
+                "GRPC_PORT": str(_free_port()),
+            }
+        )
+        with log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [str(self.binary), "--host", options.hostname, "--port", str(options.port), "--scheme", "http"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # not in the editor's process group: closing a window leaves it running
+            )
+        (options.state_dir / "weaviate.pid").write_text(str(self._process.pid))
+        if not self._wait_answering(START_TIMEOUT_S):
+            exited = self._process.poll()
+            tail = _tail(log_path)
+            self._process.kill()
+            how = f"exited with code {exited}" if exited is not None else f"did not answer within {START_TIMEOUT_S:.0f} s"
+            raise EmbeddedWeaviateError(
+                options.version, str(options.binary_dir), f"Weaviate {how}; its log ({log_path}) ends: {tail}"
+            )
+
+    def _wait_answering(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.answering():
+                return True
+            if self._process is not None and self._process.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
+
+    # -- sharing ---------------------------------------------------------------------
+
+    def users(self) -> list[int]:
+        """Processes holding a lease (leases of processes that died are dropped)."""
+        alive = []
+        for lease in self._leases_dir().glob("*"):
+            pid = _lease_pid(lease)
+            if pid is not None and _alive(pid):
+                alive.append(pid)
+            else:
+                lease.unlink(missing_ok=True)
+        return sorted(alive)
+
+    def release(self) -> bool:
+        """Give up this user's lease; the last user stops Weaviate. True when it was stopped."""
+        if self._lease is None:
+            return False
+        lease, self._lease = self._lease, None
+        with self._locked():
+            lease.unlink(missing_ok=True)
+            if self.users():
+                return False
+            return self.stop()
+
+    def stop(self) -> bool:
+        """Stop the Weaviate on the port (SIGTERM, so it flushes; SIGKILL if it will not go)."""
+        pid_file = self.options.state_dir / "weaviate.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return False
+        if not _alive(pid):
+            pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while _alive(pid) and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self._reap()
+        pid_file.unlink(missing_ok=True)
+        return True
+
+    def _reap(self) -> None:
+        if self._process is not None and self._process.poll() is not None:
+            self._process = None
+
+    def _take_lease(self) -> Path:
+        leases = self._leases_dir()
+        leases.mkdir(parents=True, exist_ok=True)
+        lease = leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        lease.touch()
+        return lease
+
+    def _leases_dir(self) -> Path:
+        return self.options.state_dir / "users"
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One process at a time downloads, starts or stops the instance on this port."""
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        with (self.options.state_dir / "lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _lease_pid(lease: Path) -> int | None:
+    head = lease.name.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as err:
+        return err.errno == errno.EPERM
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as proc:
+            return proc.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _tail(log_path: Path, lines: int = 5) -> str:
+    try:
+        text = log_path.read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return "(no log)"
+    return " | ".join(text)[-600:] or "(empty)"
+
+
+def embedded_for(settings: WeaviateSettings, env: Mapping[str, str] | None = None) -> EmbeddedWeaviate:
+    """The Weaviate Embedded that `settings` describe, with the XDG folders as defaults."""
+    env = os.environ if env is None else env
+    home = Path.home()
+    cache = Path(env.get("XDG_CACHE_HOME") or home / ".cache")
+    data = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+    state = Path(env.get("XDG_STATE_HOME") or home / ".local" / "state")
+    return EmbeddedWeaviate(
+        EmbeddedOptions(
+            version=settings.embedded_version,
+            port=settings.embedded_port,
+            binary_dir=Path(settings.embedded_binary_path or cache / "weaviate-embedded").expanduser(),
+            data_dir=Path(settings.embedded_persistence_path or data / "weaviate").expanduser(),
+            state_dir=state / "acolyte-lsp" / f"embedded-{settings.embedded_port}",
+        )
+    )

@@ -1,0 +1,99 @@
+"""A stand-in Weaviate release for Weaviate Embedded tests, served from loopback as GitHub serves releases.
+
+Its `weaviate` "binary" is a script taking the binary's flags (`--host`,
+`--port`, `--scheme`) that starts the protocol test server on that port, so
+the whole lifecycle (download, start, share, exit, crash) runs for real.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import sys
+import tarfile
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ARCHIVE = "/releases/weaviate-standin-linux-amd64.tar.gz"
+
+
+def fake_binary() -> bytes:
+    return (
+        "#!/bin/sh\n"
+        "# Stands in for the Weaviate binary: its flags, the protocol test server behind them.\n"
+        f"cd '{REPO}' && exec '{sys.executable}' -m tests.weaviate_server \"$@\"\n"
+    ).encode()
+
+
+def release_archive(entry: str = "weaviate", content: bytes | None = None) -> bytes:
+    data = fake_binary() if content is None else content
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo(entry)
+        info.size = len(data)
+        info.mode = 0o755
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+class ReleaseServer:
+    """Serves one archive at `url` and counts downloads."""
+
+    def __init__(self, archive: bytes) -> None:
+        self.archive = archive
+        self.downloads = 0
+        served = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                if self.path != ARCHIVE:
+                    self.send_error(404)
+                    return
+                served.downloads += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/gzip")
+                self.send_header("Content-Length", str(len(served.archive)))
+                self.end_headers()
+                self.wfile.write(served.archive)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._http.server_port}{ARCHIVE}"
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_embedded_weaviates() -> None:
+    """Kill every Weaviate Embedded this test's state folder knows of (tests must not leak processes)."""
+    state = Path(os.environ["XDG_STATE_HOME"]) / "acolyte-lsp"
+    for pid_file in state.glob("embedded-*/weaviate.pid"):
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
+@pytest.fixture
+def release() -> Iterator[ReleaseServer]:
+    server = ReleaseServer(release_archive())
+    yield server
+    server.close()
+    stop_embedded_weaviates()
