@@ -80,6 +80,7 @@ class AcolyteLanguageServer(LanguageServer):
         self._reported_skips: set[tuple[Path, str, str]] = set()
         self._setup_steps: asyncio.Queue[SetupStep] = asyncio.Queue()
         self._setup_shown: asyncio.Task[None] | None = None
+        self._setup_reporter: ProgressReporter | None = None  # one progress from the first step to the last
 
     # -- settings ----------------------------------------------------------------
 
@@ -341,17 +342,16 @@ class AcolyteLanguageServer(LanguageServer):
             self._setup_shown = asyncio.ensure_future(self._show_setup_steps())
 
     async def _show_setup_steps(self) -> None:
-        reporter: ProgressReporter | None = None
         while not self._setup_steps.empty():
             step = self._setup_steps.get_nowait()
-            if reporter is None:
-                reporter = ProgressReporter(self, "Weaviate Embedded", asyncio.Event(), cancellable=False)
-                await reporter.begin(step.message)
+            if self._setup_reporter is None:
+                self._setup_reporter = ProgressReporter(self, "Weaviate Embedded", asyncio.Event(), cancellable=False)
+                await self._setup_reporter.begin(step.message)
             if step.done:
-                reporter.end(step.message)
-                reporter = None
+                self._setup_reporter.end(step.message)
+                self._setup_reporter = None
             else:
-                reporter.report_message(step.message, step.percentage)
+                self._setup_reporter.report_message(step.message, step.percentage)
 
     # -- events back to the editor -----------------------------------------------
 

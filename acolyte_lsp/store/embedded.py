@@ -135,17 +135,17 @@ class EmbeddedWeaviate:
                     done += len(chunk)
                     progress(done, total)
             if total is not None and done != total:
-                raise EmbeddedWeaviateError(self.options.version, str(self.options.binary_dir),
+                raise EmbeddedWeaviateError(self.options.version, str(self.binary),
                                             f"the download of {url} ended after {done:,} of {total:,} bytes")
             self._extract(archive)
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", None) or err
             raise EmbeddedWeaviateError(
-                self.options.version, str(self.options.binary_dir), f"cannot download {url}: {reason}"
+                self.options.version, str(self.binary), f"cannot download {url}: {reason}"
             ) from err
         except (tarfile.TarError, zipfile.BadZipFile, KeyError) as err:
             raise EmbeddedWeaviateError(
-                self.options.version, str(self.options.binary_dir), f"{url} is not a Weaviate release archive ({err})"
+                self.options.version, str(self.binary), f"{url} is not a Weaviate release archive ({err})"
             ) from err
         finally:
             archive.unlink(missing_ok=True)
@@ -198,7 +198,7 @@ class EmbeddedWeaviate:
                 if self._wait_answering(START_TIMEOUT_S):  # a Weaviate still loading its data
                     return False
                 raise EmbeddedWeaviateError(
-                    self.options.version, str(self.options.binary_dir),
+                    self.options.version, str(self.binary),
                     f"port {self.options.port} is taken by a program that is not a Weaviate that answers; "
                     "set weaviate.embedded_port to a free port",
                 )
@@ -241,7 +241,7 @@ class EmbeddedWeaviate:
             self._process.kill()
             how = f"exited with code {exited}" if exited is not None else f"did not answer within {START_TIMEOUT_S:.0f} s"
             raise EmbeddedWeaviateError(
-                options.version, str(options.binary_dir), f"Weaviate {how}; its log ({log_path}) ends: {tail}"
+                options.version, str(self.binary), f"Weaviate {how}; its log ({log_path}) ends: {tail}"
             )
 
     def _wait_answering(self, seconds: float) -> bool:

@@ -28,15 +28,15 @@ class WeaviateUnavailableError(StoreError):
 class EmbeddedWeaviateError(WeaviateUnavailableError):
     """Weaviate Embedded could not be downloaded or started."""
 
-    def __init__(self, version: str, binary_dir: str, detail: str) -> None:
+    def __init__(self, version: str, binary: str, detail: str) -> None:
         self.url = "Weaviate Embedded"
         self.detail = detail
-        where = f" into {binary_dir}" if binary_dir else ""
+        where = f" to {binary}" if binary else ""
         StoreError.__init__(
             self,
             f"Weaviate Embedded {version} cannot be used: {detail}. It is downloaded once{where} and then runs "
-            "on this machine; where downloads are impossible, copy a Weaviate binary there from a machine that "
-            f"has one, or run a Weaviate server (`{CONTAINER_HINT}`) and set `weaviate.url`.",
+            "on this machine; where downloads are impossible, copy a Weaviate binary of that version there from "
+            f"a machine that has one, or run a Weaviate server (`{CONTAINER_HINT}`) and set `weaviate.url`.",
         )
 
 
