@@ -17,7 +17,7 @@ class WeaviateUnavailableError(StoreError):
         self.detail = detail
         super().__init__(
             f"Cannot reach Weaviate at {url} ({detail}). Start a local Weaviate with "
-            f"`{CONTAINER_HINT}`, or set `weaviate.embedded: true` in .acolyte to let the client "
+            f"`{CONTAINER_HINT}`, or set `weaviate.embedded: true` in .acolyte to let acolyte-lsp "
             "download and run Weaviate Embedded (this needs internet access once; where downloads "
             "are impossible, neither works and you need a reachable server). To use another server, "
             "set `weaviate.url` in .acolyte, the WEAVIATE_URL environment variable, or the editor "
