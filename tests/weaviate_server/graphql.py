@@ -7,6 +7,8 @@ would, instead of a wrong result.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+
 import json
 import re
 from dataclasses import dataclass, field
@@ -257,9 +259,9 @@ def _aggregate(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
         return [_aggregate_fields(matched, f.selections, None)]
     path = group_by if isinstance(group_by, list) else [group_by]
     prop = path[0]
-    groups: dict[Any, list[Any]] = {}
+    groups: dict[Any, list[Any]] = defaultdict(list)
     for obj in matched:
-        groups.setdefault(obj.properties.get(prop), []).append(obj)
+        groups[obj.properties.get(prop)].append(obj)
     limit = int(f.args.get("limit", len(groups) or 1))
     # Weaviate's grouper returns the largest groups first.
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))[:limit]
@@ -276,11 +278,9 @@ def _aggregate_fields(objs: list[Any], selections: list[Field], group: tuple[str
                 raise GraphQLError('Cannot query field "groupedBy" without groupBy')
             out["groupedBy"] = {"path": [group[0]], "value": group[1]}
         else:
-            counts: dict[Any, int] = {}
-            for obj in objs:
-                value = obj.properties.get(sel.name)
-                counts[value] = counts.get(value, 0) + 1
-            top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            name = sel.name
+            counts = Counter([obj.properties.get(name) for obj in objs])
+            top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))) if len(counts) > 1 else list(counts.items())
             wanted = next((t for t in sel.selections if t.name == "topOccurrences"), None)
             top = top[: int(wanted.args.get("limit", DEFAULT_TOP_OCCURRENCES))] if wanted is not None else top
             out[sel.name] = {
