@@ -705,8 +705,10 @@ class IndexingService:
                     "end_line": c.end_line,
                     "file_hash": file_hash,
                     "indexed_at": now,
+                    "chunk_index": index,
+                    "file_chunks": len(chunks),
                 }
-                for c in chunks
+                for index, c in enumerate(chunks)
             ]
             uuids = [chunk_uuid(root.workspace_id, source.rel_path, c.start_line, c.end_line, c.content) for c in chunks]
             file_vectors: list[Float32Vector] | None = None

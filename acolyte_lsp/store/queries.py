@@ -123,11 +123,45 @@ def _walk_class(client: weaviate.Client, class_name: str, properties: list[str])
 def indexed_files(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
     """Each indexed file of `workspace` with the content hashes its chunks carry.
 
-    One aggregation grouped by file over the workspace's chunks (found through
-    the inverted index), so the cost follows this workspace, not the class. When
-    its answer does not account for every chunk (a file with more distinct hashes
-    than asked for, a server that caps groups), the class is walked instead.
+    First from the files' first chunks alone (one object per file, found through
+    the inverted index): trusted when every file has exactly one and the chunk
+    counts they carry add up to what the workspace holds. Otherwise (chunks left
+    from an interrupted update, lost chunks, chunks written before first chunks
+    carried counts) from every chunk, grouped by file; and when even that does
+    not account for every chunk, by walking the class.
     """
+    total = count_chunks(client, class_name, workspace)
+    heads = _files_from_heads(client, class_name, workspace, total)
+    return heads if heads is not None else _files_from_chunks(client, class_name, workspace, total)
+
+
+def _files_from_heads(client: weaviate.Client, class_name: str, workspace: str, total: int) -> dict[str, set[str]] | None:
+    where = {
+        "operator": "And",
+        "operands": [_equal("workspace", workspace), {"path": ["chunk_index"], "operator": "Equal", "valueInt": 0}],
+    }
+    reply = (
+        client.query.aggregate(class_name)
+        .with_where(where)
+        .with_group_by_filter(["file_path"])
+        .with_fields("groupedBy { value } meta { count } file_hash { topOccurrences(limit: 2) { value occurs } } file_chunks { sum }")
+        .with_limit(_MAX_FILE_GROUPS)
+        .do()
+    )
+    _raise_graphql_errors(reply)
+    files: dict[str, set[str]] = {}
+    chunks = 0
+    for group in ((reply.get("data") or {}).get("Aggregate") or {}).get(class_name) or []:
+        top = (group.get("file_hash") or {}).get("topOccurrences") or []
+        path = str((group.get("groupedBy") or {}).get("value") or "")
+        if int((group.get("meta") or {}).get("count") or 0) != 1 or len(top) != 1 or not path:
+            return None  # two versions of a file at once: the chunks say which parts are stale
+        chunks += int((group.get("file_chunks") or {}).get("sum") or 0)
+        files[path] = {str(top[0].get("value") or "")}
+    return files if chunks == total else None
+
+
+def _files_from_chunks(client: weaviate.Client, class_name: str, workspace: str, total: int) -> dict[str, set[str]]:
     reply = (
         client.query.aggregate(class_name)
         .with_where(_equal("workspace", workspace))
@@ -148,7 +182,7 @@ def indexed_files(client: weaviate.Client, class_name: str, workspace: str) -> d
         if path:
             files.setdefault(path, set()).update(str(t.get("value") or "") for t in top)
         accounted += count
-    if accounted != count_chunks(client, class_name, workspace):
+    if accounted != total:
         return _walked_files(client, class_name, workspace)
     return files
 

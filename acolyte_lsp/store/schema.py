@@ -20,7 +20,14 @@ PROPERTIES: tuple[dict[str, Any], ...] = (
     {"name": "end_line", "dataType": ["int"]},
     {"name": "file_hash", "dataType": ["text"], "tokenization": "field"},
     {"name": "indexed_at", "dataType": ["date"]},
+    # A file's first chunk (chunk_index 0) carries how many chunks the file has: listing the
+    # files a workspace holds then costs one object per file, not one per chunk.
+    {"name": "chunk_index", "dataType": ["int"]},
+    {"name": "file_chunks", "dataType": ["int"]},
 )
+# Added after the first release: a class made before them gets them added (existing
+# chunks simply lack them, and listings fall back to reading every chunk).
+ADDED_LATER = frozenset({"chunk_index", "file_chunks"})
 
 
 def class_definition(class_name: str, vectorizer: str = "none", replication_factor: int | None = None) -> dict[str, Any]:
@@ -57,6 +64,9 @@ def ensure_schema(
         return True
     have = {p["name"]: p.get("dataType") for p in existing.get("properties", [])}
     for prop in PROPERTIES:
+        if prop["name"] not in have and prop["name"] in ADDED_LATER:
+            _add_property(client, existing["class"], prop)
+            have[prop["name"]] = prop["dataType"]
         if prop["name"] not in have:
             raise SchemaMismatchError(
                 f"Weaviate class '{class_name}' exists but has no property '{prop['name']}'. "
@@ -68,3 +78,12 @@ def ensure_schema(
                 f"but acolyte-lsp writes {prop['dataType']}. Use another `weaviate.class_name`, or delete the class."
             )
     return False
+
+
+def _add_property(client: weaviate.Client, class_name: str, prop: dict[str, Any]) -> None:
+    """Add a property to an existing class; another server adding it first is as good."""
+    try:
+        client.schema.property.create(class_name, dict(prop))
+    except weaviate.exceptions.UnexpectedStatusCodeException as err:
+        if err.status_code != 422 or "already in use" not in str(err):
+            raise

@@ -7,10 +7,12 @@ import asyncio
 import pytest
 import weaviate
 
+from acolyte_lsp.config import WeaviateSettings
 from acolyte_lsp.identity import chunk_uuid
 from acolyte_lsp.store import queries
 from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter
-from acolyte_lsp.store.schema import ensure_schema
+from acolyte_lsp.store.client import connect
+from acolyte_lsp.store.schema import ADDED_LATER, _add_property, class_definition, ensure_schema
 
 from .helpers import chunk_objects
 
@@ -142,3 +144,74 @@ def test_the_cursor_cannot_be_combined_with_a_filter(client: weaviate.Client, cl
         .with_after("00000000-0000-0000-0000-000000000000").with_limit(10).do()
     )
     assert "where cannot be set with after" in str(reply.get("errors"))
+
+
+def _seed_files(client: weaviate.Client, class_name: str, files: dict[str, tuple[str, int]], heads: bool = True) -> None:
+    """Chunks of whole files as the indexer writes them: the first carries the file's chunk count."""
+    ensure_schema(client, class_name)
+    for path, (file_hash, n) in files.items():
+        objects, vectors, _ = chunk_objects(n, file_path=path, workspace="ws")
+        for index, o in enumerate(objects):
+            o.update(file_hash=file_hash, content=o["content"] + file_hash)
+            if heads:
+                o.update(chunk_index=index, file_chunks=n)
+        uuids = [chunk_uuid("ws", path, o["start_line"], o["end_line"], o["content"]) for o in objects]
+        _insert(client, class_name, objects, vectors, uuids)
+
+
+def _graphql_queries(server) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r.graphql for r in server.requests_to("POST", "/v1/graphql")]
+
+
+def test_indexed_files_reads_one_first_chunk_per_file_when_their_counts_add_up(test_server, class_name) -> None:  # type: ignore[no-untyped-def]
+    client = connect(WeaviateSettings(url=test_server.url))
+    _seed_files(client, class_name, {"src/a.py": ("a1", 3), "src/b.py": ("b1", 4), "c.md": ("c1", 1)})
+    before = len(_graphql_queries(test_server))
+    assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"a1"}, "src/b.py": {"b1"}, "c.md": {"c1"}}
+    asked = _graphql_queries(test_server)[before:]
+    assert len(asked) == 2 and "chunk_index" in asked[1], "listed from every chunk although the first chunks add up"
+
+
+def test_two_versions_of_a_file_at_once_are_listed_from_every_chunk(client: weaviate.Client, class_name: str) -> None:
+    _seed_files(client, class_name, {"src/a.py": ("old", 3), "src/b.py": ("b1", 2)})
+    _seed_files(client, class_name, {"src/a.py": ("new", 2)})  # an update interrupted before its delete
+    assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"old", "new"}, "src/b.py": {"b1"}}
+
+
+def test_stale_chunks_behind_an_overwritten_first_chunk_are_found_by_the_count(client: weaviate.Client, class_name: str) -> None:
+    _seed_files(client, class_name, {"src/a.py": ("old", 4)})
+    objects, vectors, _ = chunk_objects(4, file_path="src/a.py", workspace="ws")
+    head = objects[0]
+    head.update(file_hash="new", content=head["content"] + "old", chunk_index=0, file_chunks=1)  # same id, new hash
+    _insert(client, class_name, [head], vectors[:1], [chunk_uuid("ws", "src/a.py", head["start_line"], head["end_line"], head["content"])])
+    assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"old", "new"}}
+
+
+def test_lost_chunks_are_found_by_the_count(client: weaviate.Client, class_name: str) -> None:
+    _seed_files(client, class_name, {"src/a.py": ("a1", 3), "src/b.py": ("b1", 2)})
+    client.batch.delete_objects(class_name, where={"path": ["chunk_index"], "operator": "Equal", "valueInt": 2})
+    # a.py now holds 2 of its 3 chunks; only reading every chunk tells the truth (which the indexer then repairs)
+    assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"a1"}, "src/b.py": {"b1"}}
+    assert queries.count_chunks(client, class_name, "ws") == 4
+
+
+def test_chunks_written_before_first_chunks_carried_counts_are_still_listed(client: weaviate.Client, class_name: str) -> None:
+    _seed_files(client, class_name, {"src/a.py": ("a1", 3)}, heads=False)
+    _seed_files(client, class_name, {"src/b.py": ("b1", 2)})
+    assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"a1"}, "src/b.py": {"b1"}}
+
+
+def test_a_class_made_before_first_chunks_carried_counts_gets_the_properties_added(client: weaviate.Client, class_name: str) -> None:
+    old = class_definition(class_name)
+    old["properties"] = [p for p in old["properties"] if p["name"] not in ADDED_LATER]
+    client.schema.create_class(old)
+    assert ensure_schema(client, class_name) is False
+    assert ensure_schema(client, class_name) is False  # idempotent
+    have = {p["name"]: p["dataType"] for p in client.schema.get(class_name)["properties"]}
+    assert have["chunk_index"] == ["int"] and have["file_chunks"] == ["int"]
+
+
+def test_a_property_another_server_added_first_is_no_error(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    _add_property(client, class_name, {"name": "chunk_index", "dataType": ["int"]})  # lost the race: already there
+    assert [p["name"] for p in client.schema.get(class_name)["properties"]].count("chunk_index") == 1

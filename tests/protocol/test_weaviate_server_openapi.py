@@ -128,6 +128,30 @@ def test_graphql_get_and_aggregate(base: str) -> None:
     assert body["errors"][0]["message"] == 'Cannot query field "Missing" on type "GetObjectsObj".'
 
 
+def test_a_property_is_added_to_a_class_once(base: str) -> None:
+    requests.post(f"{base}/schema", json=CLASS_BODY)
+    prop = {"name": "rank", "dataType": ["int"]}
+    added = check("POST", "/schema/{className}/properties", requests.post(f"{base}/schema/Doc/properties", json=prop))
+    assert (added["name"], added["dataType"], added["indexFilterable"]) == ("rank", ["int"], True)
+    again = requests.post(f"{base}/schema/Doc/properties", json={"name": "Rank", "dataType": ["int"]})
+    body = check("POST", "/schema/{className}/properties", again)
+    assert body["error"][0]["message"] == 'class "Doc": conflict for property "Rank": already in use or provided multiple times'
+
+
+def test_int_properties_aggregate_as_weaviate_reports_them(base: str) -> None:
+    requests.post(f"{base}/schema", json=CLASS_BODY)
+    objects = [{"class": "Doc", "properties": {"title": t, "n": n}} for t, n in (("a", 1), ("a", 4), ("b", 4))]
+    requests.post(f"{base}/batch/objects", json={"objects": objects})
+    query = '{Aggregate{Doc(where: {path: ["n"] operator: Equal valueInt: 4}){meta{count} n{count sum mean minimum maximum median mode type}}}}'
+    body = check("POST", "/graphql", requests.post(f"{base}/graphql", json={"query": query}))
+    assert body["data"]["Aggregate"]["Doc"][0] == {
+        "meta": {"count": 2}, "n": {"count": 2, "sum": 4 + 4, "mean": 4.0, "minimum": 4, "maximum": 4, "median": 4, "mode": 4, "type": "int"},
+    }
+    query = '{Aggregate{Doc(groupBy: ["title"]){groupedBy{value} n{sum}}}}'
+    body = check("POST", "/graphql", requests.post(f"{base}/graphql", json={"query": query}))
+    assert {g["groupedBy"]["value"]: g["n"]["sum"] for g in body["data"]["Aggregate"]["Doc"]} == {"a": 5, "b": 4}
+
+
 def test_injected_server_error_uses_the_error_response_shape(test_server: WeaviateTestServer, base: str) -> None:
     test_server.faults.fail_requests(1, status=500, message="boom")
     body = check("POST", "/batch/objects", requests.post(f"{base}/batch/objects", json={"objects": []}))

@@ -250,13 +250,44 @@ def _select(obj: Any, selections: list[Field], distance: float | None) -> dict[s
 DEFAULT_TOP_OCCURRENCES = 5  # Weaviate's default when topOccurrences has no limit
 
 
+def _numeric_aggregate(values: list[Any], sel: Field, kind: str) -> dict[str, Any]:
+    """Weaviate's AggregateInt/AggregateNumber fields over the objects that have the property."""
+    present = sorted(v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+    total = sum(present)
+    out: dict[str, Any] = {}
+    for field_ in sel.selections:
+        name = field_.name
+        if name == "count":
+            out[name] = len(present)
+        elif name == "sum":
+            out[name] = total if present else None
+        elif name == "mean":
+            out[name] = total / len(present) if present else None
+        elif name == "minimum":
+            out[name] = present[0] if present else None
+        elif name == "maximum":
+            out[name] = present[-1] if present else None
+        elif name == "median":
+            mid = len(present) // 2
+            out[name] = (present[mid] if len(present) % 2 else (present[mid - 1] + present[mid]) / 2) if present else None
+        elif name == "mode":
+            out[name] = Counter(present).most_common(1)[0][0] if present else None
+        elif name == "type":
+            out[name] = kind
+        else:
+            type_name = "AggregateInt" if kind == "int" else "AggregateNumber"
+            raise GraphQLError(f'Cannot query field "{name}" on type "{type_name}".')
+    return out
+
+
 def _aggregate(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     class_name = _class_or_error(state, f.name, "AggregateObjectsObj")
     where = f.args.get("where")
     matched = state.select(class_name, where)
     group_by = f.args.get("groupBy")
+    kinds = {p["name"]: p["dataType"][0] for p in state.get_class(class_name)["properties"]}
     if group_by is None:
-        return [_aggregate_fields(matched, f.selections, None)]
+        return [_aggregate_fields(matched, f.selections, None, kinds)]
     path = group_by if isinstance(group_by, list) else [group_by]
     prop = path[0]
     groups: dict[Any, list[Any]] = defaultdict(list)
@@ -265,10 +296,12 @@ def _aggregate(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     limit = int(f.args.get("limit", len(groups) or 1))
     # Weaviate's grouper returns the largest groups first.
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))[:limit]
-    return [_aggregate_fields(objs, f.selections, (prop, value)) for value, objs in ordered]
+    return [_aggregate_fields(objs, f.selections, (prop, value), kinds) for value, objs in ordered]
 
 
-def _aggregate_fields(objs: list[Any], selections: list[Field], group: tuple[str, Any] | None) -> dict[str, Any]:
+def _aggregate_fields(
+    objs: list[Any], selections: list[Field], group: tuple[str, Any] | None, kinds: dict[str, str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for sel in selections:
         if sel.name == "meta":
@@ -277,6 +310,8 @@ def _aggregate_fields(objs: list[Any], selections: list[Field], group: tuple[str
             if group is None:
                 raise GraphQLError('Cannot query field "groupedBy" without groupBy')
             out["groupedBy"] = {"path": [group[0]], "value": group[1]}
+        elif kinds.get(sel.name) in ("int", "number"):
+            out[sel.name] = _numeric_aggregate([o.properties.get(sel.name) for o in objs], sel, kinds[sel.name])
         else:
             name = sel.name
             counts = Counter([obj.properties.get(name) for obj in objs])

@@ -132,6 +132,7 @@ class RequestRecord:
     path: str
     objects: int = 0
     query: str = ""
+    graphql: str = ""  # the GraphQL query a POST /v1/graphql asked
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -400,7 +401,8 @@ class WeaviateTestServer:
         if parts[:1] == ["objects"]:
             return self._objects(method, parts[1:], query, body, record)
         if method == "POST" and parts == ["graphql"]:
-            return 200, graphql.execute(self.state, (body or {}).get("query", ""))
+            record.graphql = str((body or {}).get("query", ""))
+            return 200, graphql.execute(self.state, record.graphql)
         return 404, None
 
     def _nodes(self) -> dict[str, Any]:
@@ -436,6 +438,10 @@ class WeaviateTestServer:
             if method == "DELETE":
                 self.state.delete_class(rest[0])
                 return 200, None
+        elif len(rest) == 2 and rest[1] == "properties" and method == "POST":
+            if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+                raise WeaviateError(422, "invalid property: body must be an object with a name")
+            return 200, self.state.add_property(rest[0], body)
         return 404, None
 
     def _object_response(self, class_name: str, object_id: str, properties: dict[str, Any], vector: Any, error: str | None) -> dict[str, Any]:

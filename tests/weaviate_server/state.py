@@ -234,20 +234,7 @@ class WeaviateState:
             vectorizer = body.get("vectorizer", "none")
             if vectorizer != "none" and vectorizer not in self.modules:
                 raise WeaviateError(422, f'vectorizer: no module with name "{vectorizer}" present')
-            properties = []
-            for prop in body.get("properties") or []:
-                data_type = prop.get("dataType") or []
-                if len(data_type) != 1:
-                    raise WeaviateError(422, f"property '{prop.get('name')}': dataType must have exactly one entry")
-                entry = {
-                    "name": prop["name"],
-                    "dataType": list(data_type),
-                    "indexFilterable": prop.get("indexFilterable", True),
-                    "indexSearchable": prop.get("indexSearchable", data_type[0] in ("text", "text[]")),
-                }
-                if data_type[0] in ("text", "text[]"):
-                    entry["tokenization"] = prop.get("tokenization", "word")
-                properties.append(entry)
+            properties = [_property(prop) for prop in body.get("properties") or []]
             vector_config = {"distance": "cosine", "ef": -1, "efConstruction": 128, "maxConnections": 32}
             vector_config.update(body.get("vectorIndexConfig") or {})
             factor = (body.get("replicationConfig") or {}).get("factor", 1)
@@ -271,11 +258,30 @@ class WeaviateState:
             }
             self.classes[name] = stored
             self.objects[name] = {}
-            self._field_index[name] = {
-                p["name"]: {} for p in properties if p.get("tokenization") == "field" and p["dataType"][0] == "text"
-            }
+            self._field_index[name] = {p["name"]: {} for p in properties if _equality_indexed(p)}
             self._sorted_ids.pop(name, None)
             return copy.deepcopy(stored)
+
+    def add_property(self, class_name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/schema/{className}/properties`: a new property; existing objects do not have it."""
+        key = capitalize_class(class_name)
+        with self.lock:
+            if key not in self.classes:
+                raise WeaviateError(404, ERROR_NO_SUCH_CLASS % key)
+            cls = self.classes[key]
+            name = body.get("name")
+            if any(str(p["name"]).lower() == str(name).lower() for p in cls["properties"]):
+                raise WeaviateError(
+                    422, f'class "{key}": conflict for property "{name}": already in use or provided multiple times'
+                )
+            prop = _property(body)
+            cls["properties"].append(prop)
+            if _equality_indexed(prop):
+                index = self._field_index.setdefault(key, {})[prop["name"]] = {}
+                for obj in self.objects.get(key, {}).values():
+                    if prop["name"] in obj.properties:
+                        index.setdefault(_index_key(obj.properties[prop["name"]]), set()).add(obj.id)
+            return copy.deepcopy(prop)
 
     def delete_class(self, name: str) -> None:
         key = capitalize_class(name)
@@ -364,17 +370,17 @@ class WeaviateState:
         for prop, values in self._field_index.get(obj.class_name, {}).items():
             value = obj.properties.get(prop)
             if value is not None:
-                values.setdefault(str(value).strip(), set()).add(obj.id)
+                values.setdefault(_index_key(value), set()).add(obj.id)
 
     def _unindex(self, obj: StoredObject) -> None:
         for prop, values in self._field_index.get(obj.class_name, {}).items():
             value = obj.properties.get(prop)
             if value is not None:
-                ids = values.get(str(value).strip())
+                ids = values.get(_index_key(value))
                 if ids is not None:
                     ids.discard(obj.id)
                     if not ids:
-                        del values[str(value).strip()]
+                        del values[_index_key(value)]
 
     def get(self, class_name: str, object_id: str) -> StoredObject | None:
         with self.lock:
@@ -426,9 +432,10 @@ class WeaviateState:
             return set.intersection(*sets), all(exact for _, exact in found)
         path = where.get("path") or []
         values = self._field_index.get(key, {}).get(path[0]) if where.get("operator") == "Equal" and len(path) == 1 else None
-        if values is None or "valueText" not in where:
+        wanted = next((where[k] for k in ("valueText", "valueInt") if k in where), None)
+        if values is None or wanted is None:
             return None, False
-        return set(values.get(str(where["valueText"]).strip(), ())), True
+        return set(values.get(_index_key(wanted), ())), True
 
     def page_after(self, class_name: str, after: str | None, limit: int) -> list[StoredObject]:
         """The cursor API: up to `limit` objects in id order, after the id `after`."""
@@ -522,3 +529,29 @@ def _compare(operator: str, value: Any, expected: Any) -> bool:
     if operator not in ops:
         raise WeaviateError(422, f"invalid where filter: unsupported operator {operator}")
     return ops[operator](value, expected)
+
+
+def _property(body: dict[str, Any]) -> dict[str, Any]:
+    """A property as Weaviate stores it (its defaults filled in)."""
+    data_type = body.get("dataType") or []
+    if len(data_type) != 1:
+        raise WeaviateError(422, f"property '{body.get('name')}': dataType must have exactly one entry")
+    entry = {
+        "name": body["name"],
+        "dataType": list(data_type),
+        "indexFilterable": body.get("indexFilterable", True),
+        "indexSearchable": body.get("indexSearchable", data_type[0] in ("text", "text[]")),
+    }
+    if data_type[0] in ("text", "text[]"):
+        entry["tokenization"] = body.get("tokenization", "word")
+    return entry
+
+
+def _equality_indexed(prop: dict[str, Any]) -> bool:
+    """Properties whose Equal filters the stand-in answers from an index: field-tokenized text and ints."""
+    kind = prop["dataType"][0]
+    return (kind == "text" and prop.get("tokenization") == "field") or (kind == "int" and prop.get("indexFilterable", True))
+
+
+def _index_key(value: Any) -> str:
+    return str(value).strip() if isinstance(value, str) else f"int:{int(value)}"
