@@ -42,6 +42,7 @@ FIRST_GROUP_FILES = 4
 FILES_PER_GROUP = 32
 SETTLED_GROUP_FILES = 1024  # a group of files the hash cache vouches for can be this large
 QUEUE_GROUPS = 2  # groups waiting between two stages
+SETTLED_GROUPS_AHEAD = 64  # groups the hash cache settles whole, queued while Weaviate answers
 TIMER_DISCOVER = "indexing.discover"
 TIMER_READ_CHUNK = "indexing.read_chunk"
 TIMER_EMBED = "indexing.embed"
@@ -64,6 +65,11 @@ def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool) 
     """
     cut = f"{options.max_lines}:{options.overlap}:{options.min_lines}:{int(redact)}:{CHUNKER_VERSION}"
     return hashlib.sha256(f"{content_hash}:{cut}".encode()).hexdigest()
+
+
+def _has_work(group: list[SourceFile], cached_hashes: dict[str, str]) -> bool:
+    """Whether a discovered group holds files the hash cache cannot vouch for (they must be read)."""
+    return len(group) > len(cached_hashes)
 
 
 def _retrieve_exception(future: asyncio.Future[Any]) -> None:
@@ -402,7 +408,11 @@ class IndexingService:
         indexed: dict[str, set[str]] | None = None
         loop = asyncio.get_running_loop()
         # Each group carries the cached content hashes discovery found for its files.
-        groups: asyncio.Queue[tuple[list[SourceFile], dict[str, str]] | None] = asyncio.Queue(QUEUE_GROUPS)
+        # Groups with files to read wait at most QUEUE_GROUPS deep; groups the hash cache settles
+        # whole are light (paths only) and may run further ahead, so discovery finishes while
+        # Weaviate is still answering what it holds.
+        groups: asyncio.Queue[tuple[list[SourceFile], dict[str, str]] | None] = asyncio.Queue()
+        room = {True: threading.Semaphore(QUEUE_GROUPS), False: threading.Semaphore(SETTLED_GROUPS_AHEAD)}
         prepared: asyncio.Queue[tuple[list[SourceFile], list[_Item]] | None] = asyncio.Queue(QUEUE_GROUPS)
         present: set[str] = set()
         stop = threading.Event()
@@ -411,15 +421,12 @@ class IndexingService:
 
         def discover() -> None:
             def put(item: tuple[list[SourceFile], dict[str, str]] | None) -> bool:
-                future = asyncio.run_coroutine_threadsafe(groups.put(item), loop)
-                while True:
-                    try:
-                        future.result(timeout=0.1)
-                        return True
-                    except concurrent.futures.TimeoutError:
+                if item is not None:
+                    while not room[_has_work(*item)].acquire(timeout=0.1):
                         if stop.is_set():
-                            future.cancel()
                             return False
+                loop.call_soon_threadsafe(groups.put_nowait, item)
+                return True
 
             group: list[SourceFile] = []
             hashes: dict[str, str] = {}
@@ -448,6 +455,7 @@ class IndexingService:
             if listing is not None:
                 indexed = await listing
             while (entry := await groups.get()) is not None:
+                room[_has_work(*entry)].release()
                 if cancel.is_set():
                     stop.set()  # discovery stops at its next file or its next put
                     break

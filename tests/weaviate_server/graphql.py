@@ -314,7 +314,10 @@ def _aggregate_fields(
             out[sel.name] = _numeric_aggregate([o.properties.get(sel.name) for o in objs], sel, kinds[sel.name])
         else:
             name = sel.name
-            counts = Counter([obj.properties.get(name) for obj in objs])
+            counts: dict[Any, int] = {}
+            for obj in objs:
+                value = obj.properties.get(name)
+                counts[value] = counts.get(value, 0) + 1
             top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))) if len(counts) > 1 else list(counts.items())
             wanted = next((t for t in sel.selections if t.name == "topOccurrences"), None)
             top = top[: int(wanted.args.get("limit", DEFAULT_TOP_OCCURRENCES))] if wanted is not None else top
