@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import keyword
 from .state import QUERY_MAXIMUM_RESULTS, WeaviateError, WeaviateState, capitalize_class, cosine_distance, module_vector
 
 DEFAULT_LIMIT = 10  # Weaviate's QUERY_DEFAULTS_LIMIT
@@ -191,37 +192,88 @@ def _get(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
             # Weaviate's cursor cannot be combined with a filter, a search or an offset.
             raise GraphQLError("cursor api: invalid 'after' parameter: where cannot be set with after and limit parameters")
         return [_select(o, f.selections, None) for o in state.page_after(class_name, str(after), limit)]
+    searches = [name for name in ("nearVector", "nearText", "bm25", "hybrid") if f.args.get(name) is not None]
+    if len(searches) > 1:
+        raise GraphQLError(f"{' and '.join(searches)} cannot be combined in one search")
     candidates = state.select(class_name, where)
     distances: dict[str, float] = {}
-    if near is not None:
-        vector = [float(v) for v in near.get("vector") or []]
-        scored = []
-        for obj in candidates:
-            if obj.vector is None:
-                continue
-            if len(obj.vector) != len(vector):
-                raise GraphQLError(
-                    f"explorer: get class: vector search: object vector search at index {class_name.lower()}: "
-                    f"shard {class_name.lower()}_0: vector search: knn search: distance between entrypoint "
-                    f"and query node: vector lengths don't match: {len(obj.vector)} vs {len(vector)}"
-                )
-            distance = cosine_distance(obj.vector, vector)
-            if "distance" in near and distance > float(near["distance"]):
-                continue
-            if "certainty" in near and 1 - distance / 2 < float(near["certainty"]):
-                continue
-            distances[obj.id] = distance
-            scored.append(obj)
-        candidates = sorted(scored, key=lambda o: (distances[o.id], o.id))
+    scores: dict[str, tuple[float, str | None]] = {}
+    if f.args.get("bm25") is not None or f.args.get("hybrid") is not None:
+        found = _keyword_or_hybrid(state, class_name, f, candidates, where is not None, offset + limit)
+        scores = {obj.id: (score, explain) for obj, score, explain in found}
+        candidates = [obj for obj, _, _ in found]
+    elif near is not None:
+        candidates = _nearest(class_name, candidates, near, distances)
     else:
         candidates.sort(key=lambda o: o.id)
-        if after is not None:
-            candidates = [o for o in candidates if o.id > str(after)]
     page = candidates[offset : offset + limit]
-    return [_select(o, f.selections, distances.get(o.id)) for o in page]
+    return [_select(o, f.selections, distances.get(o.id), scores.get(o.id)) for o in page]
 
 
-def _select(obj: Any, selections: list[Field], distance: float | None) -> dict[str, Any]:
+def _nearest(class_name: str, candidates: list[Any], near: dict[str, Any], distances: dict[str, float]) -> list[Any]:
+    """The candidates with a vector, nearest first (their distances written to `distances`)."""
+    vector = [float(v) for v in near.get("vector") or []]
+    scored = []
+    for obj in candidates:
+        if obj.vector is None:
+            continue
+        if len(obj.vector) != len(vector):
+            raise GraphQLError(
+                f"explorer: get class: vector search: object vector search at index {class_name.lower()}: "
+                f"shard {class_name.lower()}_0: vector search: knn search: distance between entrypoint "
+                f"and query node: vector lengths don't match: {len(obj.vector)} vs {len(vector)}"
+            )
+        distance = cosine_distance(obj.vector, vector)
+        if "distance" in near and distance > float(near["distance"]):
+            continue
+        if "certainty" in near and 1 - distance / 2 < float(near["certainty"]):
+            continue
+        distances[obj.id] = distance
+        scored.append(obj)
+    return sorted(scored, key=lambda o: (distances[o.id], o.id))
+
+
+def _keyword_or_hybrid(
+    state: WeaviateState, class_name: str, f: Field, candidates: list[Any], filtered: bool, wanted: int
+) -> list[tuple[Any, float, str | None]]:
+    """bm25 or hybrid results (object, score, explainScore), best first."""
+    class_body = state.get_class(class_name)
+    bm25_config = (class_body.get("invertedIndexConfig") or {}).get("bm25") or {}
+    k1, b = float(bm25_config.get("k1", keyword.DEFAULT_K1)), float(bm25_config.get("b", keyword.DEFAULT_B))
+    everything = state.select(class_name, None)  # N and each term's n count every object, filter or not
+    allowed = {o.id for o in candidates} if filtered else None
+    args = f.args.get("bm25") or f.args.get("hybrid") or {}
+    query = str(args.get("query", ""))
+    try:
+        properties = keyword.searched_properties(class_body, args.get("properties"))
+    except keyword.KeywordSearchError as err:
+        raise GraphQLError(str(err)) from None
+    if f.args.get("bm25") is not None:
+        return [(obj, score, None) for obj, score in keyword.bm25(everything, allowed, query, properties, k1, b)]
+    alpha = float(args.get("alpha", keyword.DEFAULT_ALPHA))
+    fusion = str(args.get("fusionType", "relativeScoreFusion"))
+    if fusion not in ("rankedFusion", "relativeScoreFusion"):
+        raise GraphQLError(f'Argument "hybrid" has invalid value {{fusionType: {fusion}}}.')
+    depth = max(keyword.HYBRID_SUBSEARCH_LIMIT, wanted)
+    sparse = None
+    if alpha < 1 and query:
+        sparse = keyword.bm25(everything, allowed, query, properties, k1, b)[:depth]
+    dense = None
+    if alpha > 0:
+        vector = args.get("vector")
+        if not vector:
+            if class_body["vectorizer"] not in state.modules:
+                raise GraphQLError("explorer: get class: vector search: no vector or modules provided for hybrid search")
+            vector = module_vector(query)
+        distances: dict[str, float] = {}
+        nearest = _nearest(class_name, list(candidates), {"vector": vector}, distances)[:depth]
+        dense = [(obj, 1 - distances[obj.id]) for obj in nearest]
+    return keyword.fuse(sparse, dense, alpha, fusion)
+
+
+def _select(
+    obj: Any, selections: list[Field], distance: float | None, score: tuple[float, str | None] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for sel in selections:
         if sel.name == "_additional":
@@ -233,6 +285,10 @@ def _select(obj: Any, selections: list[Field], distance: float | None) -> dict[s
                     extra["distance"] = distance
                 elif a.name == "certainty":
                     extra["certainty"] = None if distance is None else 1 - distance / 2
+                elif a.name == "score":
+                    extra["score"] = None if score is None else keyword.score_text(score[0])
+                elif a.name == "explainScore":
+                    extra["explainScore"] = None if score is None else (score[1] or "")
                 elif a.name == "vector":
                     extra["vector"] = obj.vector
                 elif a.name == "creationTimeUnix":

@@ -167,6 +167,9 @@ class StoredObject:
     vector: np.ndarray | None  # float32, as Weaviate stores vectors
     created: int
     updated: int
+    # Each searched property's term counts and length, built on its first keyword search
+    # (an object is replaced, never changed, so they stay right).
+    terms: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def as_json(self, include_vector: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {
