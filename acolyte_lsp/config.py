@@ -27,9 +27,11 @@ DEFAULT_WEAVIATE_URL = "http://localhost:8080"
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """How chunks are sent to Weaviate."""
+    """How chunks are sent to Weaviate, and how searches rank them."""
 
     weaviate_batch_size: int = field(default=100, metadata={"min": 1})
+    # Hybrid search: 0 ranks by keywords (BM25F) alone, 1 by vectors alone (chosen in BENCHMARKS.md).
+    alpha: float = field(default=0.5, metadata={"min": 0.0, "max": 1.0})
 
 
 @dataclass(frozen=True)
@@ -487,6 +489,7 @@ def redacted(settings: Settings) -> dict[str, Any]:
 
 _DESCRIPTIONS: dict[str, str] = {
     "search.weaviate_batch_size": "Objects per batch; 1 sends one object per request.",
+    "search.alpha": "Hybrid search weight: 0 ranks by keywords (BM25F over content and chunk names) alone, 1 by vector similarity alone.",
     "weaviate.url": "Weaviate URL (WEAVIATE_URL overrides .acolyte); unset: http://localhost:8080, or Weaviate Embedded when nothing answers there.",
     "weaviate.api_key": "API key (prefer the WEAVIATE_API_KEY environment variable); never logged.",
     "weaviate.class_name": "The Weaviate class that holds the chunks.",

@@ -556,13 +556,15 @@ class Controller:
     async def search(
         self, query: str, limit: int = 10, path_prefix: str | None = None, language: str | None = None
     ) -> list[SearchResult]:
-        """Embed `query` like the chunks and find the nearest chunks in every root."""
+        """Embed `query` like the chunks; the best chunks of every root by hybrid search (`search.alpha`)."""
         store = self._require_store()
         assert self._embedder is not None
         vector = await asyncio.to_thread(self._embedder.embed_query, query)
         results: list[SearchResult] = []
         for root in self.roots:
-            hits = await store.search(root.workspace_id, limit, vector, None if vector else query, path_prefix, language)
+            hits = await store.search(
+                root.workspace_id, limit, vector, query, path_prefix, language, self.settings.search.alpha
+            )
             for hit in hits:
                 results.append(
                     SearchResult(
@@ -572,7 +574,7 @@ class Controller:
                         name=hit.chunk_name,
                         kind=hit.chunk_type,
                         language=hit.language,
-                        score=round(1.0 - hit.distance, 6),
+                        score=round(hit.score, 6),
                         preview=hit.content[:200],
                     )
                 )

@@ -120,10 +120,11 @@ class ChunkStore:
         text: str | None = None,
         path_prefix: str | None = None,
         language: str | None = None,
+        alpha: float | None = None,
     ) -> list[SearchHit]:
-        """Nearest chunks to `vector`, or to `text` when Weaviate's module embeds."""
+        """The best chunks for a query: hybrid with `alpha` and `text`, else nearest to `vector` (or `text`)."""
         return await self._run(
-            queries.search_chunks, self.class_name, workspace, limit, vector, text, path_prefix, language
+            queries.search_chunks, self.class_name, workspace, limit, vector, text, path_prefix, language, alpha
         )
 
     def close(self) -> None:

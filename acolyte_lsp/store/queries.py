@@ -13,12 +13,14 @@ import weaviate
 _MAX_DELETE_ROUNDS = 1000
 _PAGE_SIZE = 2000
 _MAX_FILE_GROUPS = 1_000_000  # files in one workspace, asked in one aggregation
+# Keyword search reads the chunk's text and its definition's name.
+HYBRID_PROPERTIES = ("content", "chunk_name")
 _HASHES_PER_FILE = 8  # distinct versions of one file at once (normally 1; 2 mid-update)
 
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One near-vector search result."""
+    """One search result; `score` is higher for better matches (1 - distance, or the hybrid score)."""
 
     file_path: str
     start_line: int
@@ -26,7 +28,7 @@ class SearchHit:
     chunk_name: str
     chunk_type: str
     language: str
-    distance: float
+    score: float
     content: str
 
 
@@ -233,8 +235,15 @@ def search_chunks(
     text: str | None = None,
     path_prefix: str | None = None,
     language: str | None = None,
+    alpha: float | None = None,
 ) -> list[SearchHit]:
-    """The `limit` chunks of `workspace` nearest to `vector` (or to `text`, embedded by Weaviate's module)."""
+    """The `limit` best chunks of `workspace` for a query.
+
+    With `alpha` and `text`: Weaviate's hybrid search, BM25F over `content` and
+    `chunk_name` fused with vector similarity to `vector` (or to `text` embedded by
+    Weaviate's module when `vector` is None), weighted 1 - alpha and alpha.
+    Without `alpha`: the chunks nearest to `vector` (or to `text`, embedded by the module).
+    """
     filters = [_equal("workspace", workspace)]
     exact_prefix, query_limit = None, limit
     if path_prefix:
@@ -247,16 +256,21 @@ def search_chunks(
         filters.append(_equal("language", language))
     properties = ["file_path", "start_line", "end_line", "chunk_name", "chunk_type", "language", "content"]
     query = client.query.get(class_name, properties)
-    if vector is not None:
+    if alpha is not None and text:
+        query = query.with_hybrid(query=text, vector=vector, alpha=alpha, properties=list(HYBRID_PROPERTIES))
+        additional = "score"
+    elif vector is not None:
         query = query.with_near_vector({"vector": vector})
+        additional = "distance"
     elif text is not None:
         query = query.with_near_text({"concepts": [text]})
+        additional = "distance"
     else:
         raise ValueError("search needs a vector or a text")
     reply = (
         query.with_where(filters[0] if len(filters) == 1 else _and(*filters))
         .with_limit(query_limit)
-        .with_additional(["distance"])
+        .with_additional([additional])
         .do()
     )
     _raise_graphql_errors(reply)
@@ -264,6 +278,7 @@ def search_chunks(
     for item in ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []:
         if exact_prefix is not None and not str(item.get("file_path", "")).startswith(exact_prefix):
             continue
+        measure = float((item.get("_additional") or {}).get(additional) or 0.0)  # hybrid scores come as strings
         hits.append(
             SearchHit(
                 file_path=item["file_path"],
@@ -272,7 +287,7 @@ def search_chunks(
                 chunk_name=item.get("chunk_name") or "",
                 chunk_type=item.get("chunk_type") or "",
                 language=item.get("language") or "",
-                distance=float((item.get("_additional") or {}).get("distance") or 0.0),
+                score=measure if additional == "score" else 1.0 - measure,
                 content=item.get("content") or "",
             )
         )

@@ -79,8 +79,8 @@ def test_near_vector_search_ranks_by_distance_within_the_workspace(client: weavi
     hits = queries.search_chunks(client, class_name, "ws", 3, vector=vectors[2])
     assert len(hits) == 3
     assert hits[0].file_path in {"src/a.py", "src/b.py"}
-    assert hits[0].distance <= hits[1].distance <= hits[2].distance
-    assert hits[0].distance < 1e-6
+    assert hits[0].score >= hits[1].score >= hits[2].score
+    assert hits[0].score > 1 - 1e-6
 
 
 def test_search_filters_by_path_prefix(client: weaviate.Client, class_name: str) -> None:
@@ -215,3 +215,19 @@ def test_a_property_another_server_added_first_is_no_error(client: weaviate.Clie
     ensure_schema(client, class_name)
     _add_property(client, class_name, {"name": "chunk_index", "dataType": ["int"]})  # lost the race: already there
     assert [p["name"] for p in client.schema.get(class_name)["properties"]].count("chunk_index") == 1
+
+
+def test_hybrid_search_finds_a_chunk_by_its_name_and_keeps_the_filters(client: weaviate.Client, class_name: str) -> None:
+    _seed(client, class_name)
+    objects, vectors, _ = chunk_objects(3, file_path="src/c.py", workspace="ws")
+    objects[1].update(chunk_name="compute_invoice_total", content="def compute_invoice_total(items): ...")
+    uuids = [chunk_uuid("ws", "src/c.py", o["start_line"], o["end_line"], o["content"]) for o in objects]
+    _insert(client, class_name, objects, vectors, uuids)
+    far = [-v for v in vectors[0]]  # a vector pointing away from everything: keywords must carry it
+    hits = queries.search_chunks(client, class_name, "ws", 3, vector=far, text="invoice total", alpha=0.5)
+    assert hits[0].chunk_name == "compute_invoice_total"
+    assert 0.0 <= hits[-1].score <= hits[0].score <= 1.0
+    other = queries.search_chunks(client, class_name, "other", 3, vector=far, text="invoice total", alpha=0.5)
+    assert all(h.chunk_name != "compute_invoice_total" for h in other)
+    only_b = queries.search_chunks(client, class_name, "ws", 5, vector=far, text="invoice total", path_prefix="src/b", alpha=0.5)
+    assert only_b and all(h.file_path == "src/b.py" for h in only_b)
