@@ -191,8 +191,10 @@ async def test_provider_none_sends_no_vectors_and_searches_with_weaviates_module
         assert batch_bodies and all(o.vector is not None for o in server.state.all_objects("CodeChunk"))
         assert server.state.get_class("CodeChunk")["vectorizer"] == "text2vec-transformers"
         hits = await store.search(WorkspaceRoot.at(tmp_path).workspace_id, 1, text="invoice total")
+        hybrid = await store.search(WorkspaceRoot.at(tmp_path).workspace_id, 1, text="invoice total", alpha=0.25)
         store.close()
     assert hits[0].file_path == "billing.py"
+    assert hybrid[0].file_path == "billing.py", "hybrid search with Weaviate's module embedding the query"
 
 
 async def test_provider_none_without_the_module_is_a_clear_error(test_server: WeaviateTestServer) -> None:
