@@ -14,7 +14,6 @@ with what is on disk.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import hashlib
 import os
 import threading

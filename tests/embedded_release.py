@@ -14,6 +14,7 @@ import socket
 import sys
 import tarfile
 import threading
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -97,3 +98,19 @@ def release() -> Iterator[ReleaseServer]:
     yield server
     server.close()
     stop_embedded_weaviates()
+
+
+def answering(port: int) -> bool:
+    """A Weaviate (or the stand-in) says it is ready on this loopback port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/.well-known/ready", timeout=1) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def nothing_at_the_default_url() -> None:
+    """These tests need the default URL silent: that is when Weaviate Embedded is offered."""
+    if answering(8080):
+        pytest.skip("something answers at the default URL, http://localhost:8080")

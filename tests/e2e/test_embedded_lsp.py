@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,24 +21,17 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, make_test_lsp_client
 
 from acolyte_lsp.embedded_choice import Answer
-from tests.embedded_release import ReleaseServer, free_port, release  # noqa: F401 - fixture
+from tests.embedded_release import ReleaseServer, answering, free_port, nothing_at_the_default_url, release  # noqa: F401 - fixtures
 from tests.files import lines, write
 
 from .conftest import SERVER_COMMAND, ended_progress, eventually, initialize
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("WEAVIATE_URL")), reason="Weaviate Embedded is driven with a stand-in release, not a server"
-)
+pytestmark = [
+    pytest.mark.skipif(bool(os.environ.get("WEAVIATE_URL")), reason="Weaviate Embedded is driven with a stand-in release, not a server"),
+    pytest.mark.usefixtures("nothing_at_the_default_url"),
+]
 
 CLASS = "EmbeddedChunks"
-
-
-def _answering(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/.well-known/ready", timeout=1) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
 
 
 def _options(release: ReleaseServer, port: int) -> dict[str, Any]:
@@ -86,12 +78,6 @@ def _weaviate_pid() -> int:
     return int(pid_file.read_text())
 
 
-@pytest.fixture(autouse=True)
-def _nothing_at_the_default_url() -> None:
-    if _answering(8080):
-        pytest.skip("something answers at the default URL, http://localhost:8080")
-
-
 async def test_the_first_window_asks_once_then_starts_embedded_with_progress_and_indexes(
     release: ReleaseServer, tmp_path: Path
 ) -> None:
@@ -131,14 +117,14 @@ async def test_a_second_window_is_not_asked_and_shares_weaviate_which_outlives_t
             assert asked == [], "the remembered answer was asked again"
             assert _weaviate_pid() == pid, "a second Weaviate was started"
             await first.shutdown_session()
-            assert _answering(port), "closing one window stopped Weaviate under the other"
+            assert answering(port), "closing one window stopped Weaviate under the other"
             status = await second.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
             assert status["state"] == "idle" and status["weaviate_embedded"]["windows"] == 1
             assert _count(port) == 2
     deadline = time.monotonic() + 15
-    while _answering(port) and time.monotonic() < deadline:
+    while answering(port) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _answering(port), "the last window closing should stop Weaviate Embedded"
+    assert not answering(port), "the last window closing should stop Weaviate Embedded"
 
 
 async def test_a_crashed_embedded_weaviate_is_restarted_and_the_index_converges(
@@ -160,7 +146,7 @@ async def test_a_crashed_embedded_weaviate_is_restarted_and_the_index_converges(
         )
         await eventually(lambda: any("had stopped; started it again" in m.message for m in lsp.messages), "the restart")
         assert _weaviate_pid() != crashed
-        await eventually(lambda: _answering(port) and _count(port) == 5, "the index to converge after the restart")
+        await eventually(lambda: answering(port) and _count(port) == 5, "the index to converge after the restart")
 
 
 async def test_not_now_is_remembered_and_the_outage_is_explained(release: ReleaseServer, tmp_path: Path) -> None:
@@ -175,7 +161,7 @@ async def test_not_now_is_remembered_and_the_outage_is_explained(release: Releas
         await initialize(lsp, tmp_path, _options(release, port))
         await eventually(lambda: lsp.messages, "the outage message")
         assert asked == []
-    assert release.downloads == 0 and not _answering(port)
+    assert release.downloads == 0 and not answering(port)
 
 
 async def test_open_settings_shows_a_settings_file_and_asks_again_next_time(release: ReleaseServer, tmp_path: Path) -> None:

@@ -5,30 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.embedded_release import ReleaseServer, free_port, release  # noqa: F401 - fixture
+from tests.embedded_release import ReleaseServer, answering, free_port, nothing_at_the_default_url, release  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("WEAVIATE_URL")), reason="Weaviate Embedded is driven with a stand-in release, not a server"
-)
-
-
-def _answering(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/.well-known/ready", timeout=1) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def _nothing_at_the_default_url() -> None:
-    if _answering(8080):
-        pytest.skip("something answers at the default URL, http://localhost:8080")
+pytestmark = [
+    pytest.mark.skipif(bool(os.environ.get("WEAVIATE_URL")), reason="Weaviate Embedded is driven with a stand-in release, not a server"),
+    pytest.mark.usefixtures("nothing_at_the_default_url"),
+]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,7 +35,7 @@ def test_index_uses_embedded_when_nothing_answers_and_says_why(release: ReleaseS
     assert f"Started Weaviate Embedded at http://127.0.0.1:{port}" in done.stderr
     assert "Downloading Weaviate Embedded" in done.stderr
     assert "files: 1 (1 indexed" in done.stdout
-    assert not _answering(port), "the CLI was the only user: Weaviate Embedded should stop with it"
+    assert not answering(port), "the CLI was the only user: Weaviate Embedded should stop with it"
 
 
 def test_index_says_both_reasons_when_embedded_cannot_be_had(tmp_path: Path) -> None:
@@ -106,4 +92,4 @@ def test_run_sh_falls_back_to_the_stand_in_only_when_embedded_cannot_be_had(tmp_
     assert "cannot download" in done.stderr
     assert "starting the in-memory Weaviate protocol stand-in" in done.stderr
     assert "files: 1 (1 indexed" in done.stdout
-    assert not _answering(8080), "the stand-in outlived the run"
+    assert not answering(8080), "the stand-in outlived the run"

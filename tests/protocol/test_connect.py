@@ -1,16 +1,12 @@
-"""Connecting: URL, API key, Weaviate Embedded options, and what users read when it fails."""
+"""Connecting: URL, API key, and what users read when it fails."""
 
 from __future__ import annotations
-
-import urllib.error
-from typing import Any
 
 import pytest
 
 from acolyte_lsp.config import WeaviateSettings
-from acolyte_lsp.store import client as client_module
 from acolyte_lsp.store.client import connect
-from acolyte_lsp.store.errors import EmbeddedWeaviateError, WeaviateUnavailableError
+from acolyte_lsp.store.errors import WeaviateUnavailableError
 from tests.weaviate_server import WeaviateTestServer
 
 
