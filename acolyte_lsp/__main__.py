@@ -67,7 +67,8 @@ def _print_summary(summary: IndexSummary, metrics: Metrics, out: TextIO) -> None
     out.write(
         f"files: {summary.files_total} ({summary.files_indexed} indexed, {summary.files_unchanged} unchanged, "
         f"{summary.files_failed} failed, {summary.files_skipped} skipped, {summary.files_removed} removed)\n"
-        f"chunks: {summary.chunks} stored, {summary.chunks_failed} failed\n"
+        f"chunks: {summary.chunks} stored, {summary.chunks_failed} failed "
+        f"({summary.chunks_embedded} embedded, {summary.chunks_reused} with vectors Weaviate already held)\n"
         f"seconds: {summary.seconds:.2f}\n"
     )
     timer = metrics.timer_stats("indexing_weaviate_batch_insert")

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from .config import EmbeddingSettings
 
+HASH_EMBEDDER_VERSION = 1  # bump when HashEmbedder's vectors change: stored ones are then not reused
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
@@ -30,6 +31,11 @@ class Embedder(Protocol):
 
     @property
     def dimensions(self) -> int | None: ...
+
+    @property
+    def identity(self) -> str | None:
+        """What makes its vectors: the same text and identity give the same vector (None: no vectors)."""
+        ...
 
     def embed(self, texts: Sequence[str]) -> list[list[float]] | None:
         """Vectors for `texts` in order, or None when no vectors are sent."""
@@ -67,6 +73,10 @@ class HashEmbedder:
     def dimensions(self) -> int:
         return self._dimensions
 
+    @property
+    def identity(self) -> str:
+        return f"hash:{HASH_EMBEDDER_VERSION}:{self._dimensions}"
+
     def embed_one(self, text: str) -> list[float]:
         """The unit-length vector of one text (all zeros for text without tokens)."""
         vector = [0.0] * self._dimensions
@@ -90,6 +100,10 @@ class NoEmbedder:
 
     @property
     def dimensions(self) -> None:
+        return None
+
+    @property
+    def identity(self) -> None:
         return None
 
     def embed(self, texts: Sequence[str]) -> None:
@@ -121,11 +135,16 @@ class SentenceTransformerEmbedder:
         except Exception as err:  # noqa: BLE001 - the library raises many kinds; all mean "cannot load"
             raise EmbedderError(f"cannot load the sentence-transformers model {model!r}: {err}") from err
         self._batch_size = batch_size
+        self._model_name = model
         self._dimensions = int(self._model.get_sentence_embedding_dimension())
 
     @property
     def dimensions(self) -> int:
         return self._dimensions
+
+    @property
+    def identity(self) -> str:
+        return f"sentence-transformers:{self._model_name}"
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors = self._model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True)
@@ -144,3 +163,8 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.provider == "sentence-transformers":
         return SentenceTransformerEmbedder(settings.model or "")
     raise EmbedderError(f"unknown embeddings.provider {settings.provider!r} (use 'hash', 'none' or 'sentence-transformers')")
+
+
+def vector_key(identity: str, text: str) -> str:
+    """The key a chunk's vector is stored under: the embedder that made it and the text it embeds."""
+    return hashlib.sha256(f"{identity}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()[:40]

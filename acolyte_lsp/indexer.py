@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import IndexingSettings, Settings
-from .embedding import Embedder
+from .embedding import Embedder, vector_key
 from .identity import chunk_uuid, workspace_id
 from .metrics import Metrics
 from .vectors import Float32Vector, VectorError, to_float32
@@ -133,6 +133,8 @@ class IndexSummary:
     files_removed: int = 0
     chunks: int = 0
     chunks_failed: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0  # vectors Weaviate held for the same text and embedder: not embedded again
     seconds: float = 0.0
     cancelled: bool = False
     error: str | None = None
@@ -142,7 +144,7 @@ class IndexSummary:
         text = (
             f"{self.files_indexed} indexed, {self.files_unchanged} unchanged, {self.files_failed} failed, "
             f"{self.files_skipped} skipped, {self.files_removed} removed of {self.files_total} files · "
-            f"{self.chunks} chunks · {self.seconds:.1f}s"
+            f"{self.chunks} chunks ({self.chunks_embedded} embedded, {self.chunks_reused} reused) · {self.seconds:.1f}s"
         )
         if self.cancelled:
             text = "Cancelled: " + text
@@ -228,6 +230,10 @@ class ChunkSink(Protocol):
 
     async def indexed_files(self, workspace: str) -> dict[str, set[str]]: ...
 
+    def stored_vectors(self, workspace: str, keys: Sequence[str]) -> dict[str, Sequence[float]]:
+        """Vectors Weaviate holds under these `vector_key`s (blocking; called from worker threads)."""
+        ...
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -237,6 +243,8 @@ class _Prepared:
     objects: list[dict[str, Any]]
     vectors: list[Float32Vector] | None
     uuids: list[str]
+    embedded: int  # chunks the embedder embedded …
+    reused: int  # … and chunks whose vector Weaviate already held for the same text
 
 
 @dataclass(frozen=True)
@@ -265,6 +273,8 @@ class _RunCounts:
     removed: int = 0
     chunks: int = 0
     chunks_failed: int = 0
+    embedded: int = 0
+    reused: int = 0
     done: int = 0
 
     def summary(self, seconds: float, cancelled: bool, error: str | None) -> IndexSummary:
@@ -277,6 +287,8 @@ class _RunCounts:
             files_removed=self.removed,
             chunks=self.chunks,
             chunks_failed=self.chunks_failed,
+            chunks_embedded=self.embedded,
+            chunks_reused=self.reused,
             seconds=seconds,
             cancelled=cancelled,
             error=error,
@@ -522,6 +534,27 @@ class IndexingService:
                 work.append(source)
         return work
 
+    def _vectors(
+        self, workspace: str, texts: list[str], may_reuse: bool
+    ) -> tuple[list[str] | None, Sequence[Sequence[float]] | None, list[bool]]:
+        """(vector keys, vectors, which were reused) for `texts`: Weaviate's for texts it holds under
+        the same embedder, the embedder's for the rest (blocking: runs in a worker thread)."""
+        identity = self._embedder.identity
+        if identity is None or not texts:  # Weaviate's module embeds (or there is nothing to embed)
+            return None, self._embedder.embed(texts) if texts else [], [False] * len(texts)
+        keys = [vector_key(identity, text) for text in texts]
+        stored = self._store.stored_vectors(workspace, sorted(set(keys))) if may_reuse else {}
+        missing = [i for i, key in enumerate(keys) if key not in stored]
+        fresh: Sequence[Sequence[float]] = []
+        if missing:
+            with self.metrics.timer(TIMER_EMBED):
+                fresh = self._embedder.embed([texts[i] for i in missing]) or []
+        vectors: list[Sequence[float]] = [stored.get(key, ()) for key in keys]
+        for i, vector in zip(missing, fresh):
+            vectors[i] = vector
+        missing_set = set(missing)
+        return keys, vectors, [i not in missing_set for i in range(len(texts))]
+
     async def index_file(self, root: WorkspaceRoot, rel_path: str) -> None:
         """Re-index one file after a save (or drop its chunks when it is gone)."""
         source = SourceFile(root.path / rel_path, rel_path)
@@ -631,6 +664,8 @@ class IndexingService:
             )
             offset += len(item.chunks)
             counts.done += 1
+            counts.embedded += item.embedded
+            counts.reused += item.reused
             counts.chunks += len(item.chunks) - len(failures)
             counts.chunks_failed += len(failures)
             if failures:
@@ -693,10 +728,9 @@ class IndexingService:
                 chunked.append((len(out), source, file_hash, chunk_file(source.rel_path, content, options)))
                 out.append(_Unchanged(source))  # placeholder, replaced below
         texts = [c.content for _, _, _, chunks in chunked for c in chunks]
-        vectors: Sequence[Sequence[float]] | None = []
-        if texts:
-            with self.metrics.timer(TIMER_EMBED):
-                vectors = self._embedder.embed(texts)
+        # Weaviate may already hold the vector of a text that did not change (or moved): only
+        # the rest is embedded. Nothing is held yet in a workspace Weaviate knows nothing of.
+        keys, vectors, was_reused = self._vectors(root.workspace_id, texts, may_reuse=indexed is None or bool(indexed))
         offset = 0
         for position, source, file_hash, chunks in chunked:
             language = language_of(source.rel_path)
@@ -714,6 +748,7 @@ class IndexingService:
                     "indexed_at": now,
                     "chunk_index": index,
                     "file_chunks": len(chunks),
+                    **({} if keys is None else {"vector_key": keys[offset + index]}),
                 }
                 for index, c in enumerate(chunks)
             ]
@@ -728,6 +763,8 @@ class IndexingService:
                     out[position] = _Unstorable(source, (failure,))
                     offset += len(chunks)
                     continue
+            reused = sum(was_reused[offset : offset + len(chunks)])
+            embedded = 0 if vectors is None else len(chunks) - reused
             offset += len(chunks)
-            out[position] = _Prepared(source, file_hash, chunks, objects, file_vectors, uuids)
+            out[position] = _Prepared(source, file_hash, chunks, objects, file_vectors, uuids, embedded, reused)
         return out

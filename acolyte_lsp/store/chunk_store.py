@@ -8,6 +8,7 @@ Every Weaviate failure leaves here as a `StoreError` subclass.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from .queries import SearchHit, WorkspaceSummary
 from .schema import ensure_schema
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ChunkStore:
@@ -75,6 +77,17 @@ class ChunkStore:
 
     async def delete_path(self, workspace: str, path: str) -> int:
         return await self._run(queries.delete_path_chunks, self.class_name, workspace, path)
+
+    def stored_vectors(self, workspace: str, keys: Sequence[str]) -> dict[str, Sequence[float]]:
+        """Vectors held under these `vector_key`s; empty when Weaviate cannot say (they are then embedded).
+
+        Blocking, for the indexer's worker threads: reads only, which the v3 client serves from any thread.
+        """
+        try:
+            return dict(queries.vectors_by_key(self._client, self.class_name, workspace, keys))
+        except (requests.exceptions.RequestException, WeaviateBaseError, queries.QueryError) as err:
+            log.info("reading stored vectors failed (embedding instead): %s", err)
+            return {}
 
     async def ensure_class(self) -> bool:
         """Create the class when Weaviate lost it; True when it had to (everything must be sent again)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import weaviate
 
-# Weaviate caps one batch delete at QUERY_MAXIMUM_RESULTS (10,000 by default);
+QUERY_MAXIMUM_RESULTS = 10_000  # Weaviate's default cap on limit + offset of a query
+_KEYS_PER_QUERY = 400  # Equal filters in one Or: a GraphQL query of some 40 KB
+# Weaviate caps one batch delete at QUERY_MAXIMUM_RESULTS too;
 # we repeat the delete until a round removes nothing more.
 _MAX_DELETE_ROUNDS = 1000
 _PAGE_SIZE = 2000
@@ -292,6 +294,27 @@ def search_chunks(
             )
         )
     return hits[:limit]
+
+
+def vectors_by_key(client: weaviate.Client, class_name: str, workspace: str, keys: Sequence[str]) -> dict[str, list[float]]:
+    """The vectors `workspace`'s chunks hold under these `vector_key`s (one per key found)."""
+    found: dict[str, list[float]] = {}
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        batch = keys[start : start + _KEYS_PER_QUERY]
+        wanted = {"operator": "Or", "operands": [_equal("vector_key", key) for key in batch]}
+        reply = (
+            client.query.get(class_name, ["vector_key"])
+            .with_where(_and(_equal("workspace", workspace), wanted))
+            .with_additional(["vector"])
+            .with_limit(min(QUERY_MAXIMUM_RESULTS, 2 * len(batch)))  # a text may sit in several chunks
+            .do()
+        )
+        _raise_graphql_errors(reply)
+        for item in ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []:
+            vector = (item.get("_additional") or {}).get("vector")
+            if item.get("vector_key") and vector:
+                found.setdefault(item["vector_key"], vector)
+    return found
 
 
 class QueryError(Exception):

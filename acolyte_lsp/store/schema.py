@@ -24,10 +24,14 @@ PROPERTIES: tuple[dict[str, Any], ...] = (
     # files a workspace holds then costs one object per file, not one per chunk.
     {"name": "chunk_index", "dataType": ["int"]},
     {"name": "file_chunks", "dataType": ["int"]},
+    # The embedder and the text behind the chunk's vector (`embedding.vector_key`): a text
+    # that did not change, or moved, takes its vector from here instead of the embedder.
+    {"name": "vector_key", "dataType": ["text"], "tokenization": "field"},
 )
 # Added after the first release: a class made before them gets them added (existing
-# chunks simply lack them, and listings fall back to reading every chunk).
-ADDED_LATER = frozenset({"chunk_index", "file_chunks"})
+# chunks simply lack them: listings fall back to reading every chunk, and their
+# vectors are not reused until their file is next sent).
+ADDED_LATER = frozenset({"chunk_index", "file_chunks", "vector_key"})
 
 
 def class_definition(class_name: str, vectorizer: str = "none", replication_factor: int | None = None) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def test_index_prints_a_summary_and_stores_the_chunks(weaviate_url: str, class_n
     done = _run("index", str(tmp_path), "--url", weaviate_url)
     assert done.returncode == 0, done.stderr
     assert "files: 3 (2 indexed, 0 unchanged, 0 failed, 1 skipped, 0 removed)" in done.stdout
-    assert "chunks: 3 stored, 0 failed" in done.stdout
+    assert "chunks: 3 stored, 0 failed (3 embedded, 0 with vectors Weaviate already held)" in done.stdout
     assert "seconds:" in done.stdout
     assert "100% 3/3 files" in done.stderr
     assert set(queries.indexed_files(client, class_name, workspace_id(tmp_path))) == {"pkg/billing.py", "notes.md"}
@@ -42,6 +42,7 @@ def test_second_index_finds_nothing_to_send(weaviate_url: str, class_name: str, 
     _run("index", str(tmp_path), "--url", weaviate_url)
     done = _run("index", str(tmp_path), "--url", weaviate_url)
     assert "(0 indexed, 2 unchanged" in done.stdout
+    assert "(0 embedded, 0 with vectors" in done.stdout
 
 
 def test_search_prints_the_best_location_first(weaviate_url: str, class_name: str, tmp_path: Path) -> None:

@@ -49,6 +49,9 @@ class MemoryStore:
     async def delete_path(self, workspace: str, path: str) -> int:
         return self._delete(lambda o: o["file_path"] == path or o["file_path"].startswith(path.rstrip("/") + "/"))
 
+    def stored_vectors(self, workspace: str, keys: Sequence[str]) -> dict[str, Sequence[float]]:
+        return {}  # vectors are not kept here: everything is embedded
+
     async def indexed_files(self, workspace: str) -> dict[str, set[str]]:
         files: dict[str, set[str]] = {}
         for obj in self.objects.values():

@@ -433,6 +433,11 @@ class WeaviateState:
             if not sets:
                 return None, False
             return set.intersection(*sets), all(exact for _, exact in found)
+        if where.get("operator") == "Or":
+            found = [self._indexed_candidates(key, w) for w in where.get("operands") or []]
+            if not found or any(ids is None for ids, _ in found):
+                return None, False  # one operand the index cannot answer: scan
+            return set().union(*(ids for ids, _ in found if ids is not None)), all(exact for _, exact in found)
         path = where.get("path") or []
         values = self._field_index.get(key, {}).get(path[0]) if where.get("operator") == "Equal" and len(path) == 1 else None
         wanted = next((where[k] for k in ("valueText", "valueInt") if k in where), None)
