@@ -544,6 +544,13 @@ class IndexingService:
             return None, self._embedder.embed(texts) if texts else [], [False] * len(texts)
         keys = [vector_key(identity, text) for text in texts]
         stored = self._store.stored_vectors(workspace, sorted(set(keys))) if may_reuse else {}
+        dimensions = self._embedder.dimensions
+        stored = {  # a reply that is not a vector of this embedder's size is no reason to fail a file
+            key: vector
+            for key, vector in stored.items()
+            if isinstance(vector, list) and len(vector) == dimensions
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vector)
+        }
         missing = [i for i, key in enumerate(keys) if key not in stored]
         fresh: Sequence[Sequence[float]] = []
         if missing:

@@ -109,3 +109,17 @@ async def test_vectors_of_another_embedder_are_never_reused(store: ChunkStore, t
     summary = await _service(store, other).index_workspace(root, force=True)
     assert (summary.chunks_embedded, summary.chunks_reused) == (2, 0)
     assert len(other.texts) == 2
+
+
+async def test_stored_vectors_that_are_not_vectors_of_this_size_are_embedded_afresh(store: ChunkStore, tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": _function("one") + _function("two")})
+    embedder = CountingEmbedder()
+    service, root = _service(store, embedder), WorkspaceRoot.at(tmp_path)
+    await service.index_workspace(root)
+    real = store.stored_vectors
+    store.stored_vectors = lambda workspace, keys: {  # type: ignore[method-assign]
+        key: bad for key, bad in zip(real(workspace, keys), ([0.5] * 3, ["x"] * 64))
+    }
+    embedder.texts.clear()
+    summary = await service.index_workspace(root, force=True)
+    assert (summary.files_indexed, summary.files_failed, summary.chunks_embedded, summary.chunks_reused) == (1, 0, 2, 0)
