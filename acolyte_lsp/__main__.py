@@ -104,7 +104,7 @@ class SetupBar:
 
     def __call__(self, step: SetupStep) -> None:
         if step.percentage is None or step.done:
-            self._stream.write(f"{'' if not self._tty else chr(13)}{step.message}{chr(27) + '[K' if self._tty else ''}\n")
+            self._stream.write(f"\r{step.message}\x1b[K\n" if self._tty else f"{step.message}\n")
         elif self._tty:
             bar = "#" * (step.percentage // 4) + "." * (25 - step.percentage // 4)
             self._stream.write(f"\r[{bar}] {step.percentage:3d}% {step.message}\x1b[K")
@@ -115,7 +115,7 @@ class SetupBar:
 
 
 def _tell(notice: Notice) -> None:
-    sys.stderr.write(f"{'info' if notice.level == 'info' else notice.level}: {notice.message}\n")
+    sys.stderr.write(f"{notice.level}: {notice.message}\n")
 
 
 async def _embedded_instead(reason: str) -> str:

@@ -37,8 +37,8 @@ from .indexer import (
 from .metrics import Metrics
 from .store.chunk_store import ChunkStore
 from .store.embedded import EmbeddedWeaviate, download_url, embedded_for
-from .store.queries import WorkspaceSummary
 from .store.errors import EmbeddedWeaviateError, SchemaMismatchError, StoreError, WeaviateUnavailableError
+from .store.queries import WorkspaceSummary
 from .workspace.hash_cache import hash_cache_dir_for
 from .workspace.discovery import relative_posix
 
