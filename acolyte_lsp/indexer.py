@@ -66,6 +66,11 @@ def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool) 
     return hashlib.sha256(f"{content_hash}:{cut}".encode()).hexdigest()
 
 
+def embedded_text(rel_path: str, chunk: Chunk) -> str:
+    """What the embedder reads for a chunk: its text as stored."""
+    return chunk.content
+
+
 def _has_work(group: list[SourceFile], cached_hashes: dict[str, str]) -> bool:
     """Whether a discovered group holds files the hash cache cannot vouch for (they must be read)."""
     return len(group) > len(cached_hashes)
@@ -734,7 +739,7 @@ class IndexingService:
                     content = redact_secrets(content)
                 chunked.append((len(out), source, file_hash, chunk_file(source.rel_path, content, options)))
                 out.append(_Unchanged(source))  # placeholder, replaced below
-        texts = [c.content for _, _, _, chunks in chunked for c in chunks]
+        texts = [embedded_text(source.rel_path, c) for _, source, _, chunks in chunked for c in chunks]
         # Weaviate may already hold the vector of a text that did not change (or moved): only
         # the rest is embedded. Nothing is held yet in a workspace Weaviate knows nothing of.
         keys, vectors, was_reused = self._vectors(root.workspace_id, texts, may_reuse=indexed is None or bool(indexed))

@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from acolyte_lsp.config import EmbeddingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
 from acolyte_lsp.embedding import Embedder, make_embedder  # noqa: E402
+from acolyte_lsp import indexer  # noqa: E402
 from acolyte_lsp.indexer import IndexingService, WorkspaceRoot  # noqa: E402
+from acolyte_lsp.workspace.chunking import Chunk  # noqa: E402
 from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402
 from benchmarks.bench_insert import _start_server  # noqa: E402
@@ -167,11 +169,19 @@ async def _measure(url: str, tree: Path, queries: list[Query], provider: str) ->
     return rows
 
 
+def _with_context(rel_path: str, chunk: Chunk) -> str:
+    """The chunk's text after its file path and definition name (what the `--context` run embeds)."""
+    return f"{rel_path}\n{chunk.name}\n{chunk.content}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--embedders", default="hash", help="comma-separated embeddings.provider values")
+    parser.add_argument("--context", action="store_true", help="embed each chunk after its file path and name")
     args = parser.parse_args()
+    if args.context:
+        indexer.embedded_text = _with_context
     tree = Path(tempfile.mkdtemp(prefix="acolyte-retrieval-"))
     try:
         queries = build_corpus(tree)
