@@ -30,25 +30,36 @@ EXIT_UNAVAILABLE = 2
 EXIT_USAGE = 64
 
 
-class ProgressBar:
+class _Bar:
     """A one-line bar on a terminal; a line per 10% elsewhere (logs, CI)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_decile = -1
+
+    def draw(self, message: str, pct: int | None) -> None:
+        if self.tty:
+            bar = "?" * 25 if pct is None else "#" * (pct // 4) + "." * (25 - pct // 4)
+            self.stream.write(f"\r[{bar}] {'' if pct is None else f'{pct:3d}% '}{message}\x1b[K")
+        elif pct is not None and pct // 10 != self._last_decile:
+            self.stream.write(f"{pct:3d}% {message}\n")
+            self._last_decile = pct // 10
+
+
+class ProgressBar:
+    """Indexing progress, failures and warnings on the terminal."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._tty = stream.isatty()
-        self._last_decile = -1
+        self._bar = _Bar(stream)
 
     def __call__(self, event: IndexEvent) -> None:
         if isinstance(event, IndexStarted):
             self._stream.write(f"Indexing {event.root.path}\n")
         elif isinstance(event, IndexProgress):
-            message, pct = event.describe()
-            if self._tty:
-                bar = "?" * 25 if pct is None else "#" * (pct // 4) + "." * (25 - pct // 4)
-                self._stream.write(f"\r[{bar}] {'' if pct is None else f'{pct:3d}% '}{message}\x1b[K")
-            elif pct is not None and pct // 10 != self._last_decile:
-                self._stream.write(f"{pct:3d}% {message}\n")
-                self._last_decile = pct // 10
+            self._bar.draw(*event.describe())
         elif isinstance(event, FileFailed):
             for failure in event.failures:
                 self._stream.write(
@@ -98,20 +109,14 @@ class SetupBar:
     """Weaviate Embedded's download and start on the terminal (a line per 10% elsewhere)."""
 
     def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._tty = stream.isatty()
-        self._last_decile = -1
+        self._bar = _Bar(stream)
 
     def __call__(self, step: SetupStep) -> None:
         if step.percentage is None or step.done:
-            self._stream.write(f"\r{step.message}\x1b[K\n" if self._tty else f"{step.message}\n")
-        elif self._tty:
-            bar = "#" * (step.percentage // 4) + "." * (25 - step.percentage // 4)
-            self._stream.write(f"\r[{bar}] {step.percentage:3d}% {step.message}\x1b[K")
-        elif step.percentage // 10 != self._last_decile:
-            self._stream.write(f"{step.percentage:3d}% {step.message}\n")
-            self._last_decile = step.percentage // 10
-        self._stream.flush()
+            self._bar.stream.write(f"\r{step.message}\x1b[K\n" if self._bar.tty else f"{step.message}\n")
+        else:
+            self._bar.draw(step.message, step.percentage)
+        self._bar.stream.flush()
 
 
 def _tell(notice: Notice) -> None:

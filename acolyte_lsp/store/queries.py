@@ -144,18 +144,13 @@ def _files_from_heads(client: weaviate.Client, class_name: str, workspace: str, 
         "operator": "And",
         "operands": [_equal("workspace", workspace), {"path": ["chunk_index"], "operator": "Equal", "valueInt": 0}],
     }
-    reply = (
-        client.query.aggregate(class_name)
-        .with_where(where)
-        .with_group_by_filter(["file_path"])
-        .with_fields("groupedBy { value } meta { count } file_hash { topOccurrences(limit: 2) { value occurs } } file_chunks { sum }")
-        .with_limit(_MAX_FILE_GROUPS)
-        .do()
+    groups = _grouped_by_file(
+        client, class_name, where,
+        "groupedBy { value } meta { count } file_hash { topOccurrences(limit: 2) { value occurs } } file_chunks { sum }",
     )
-    _raise_graphql_errors(reply)
     files: dict[str, set[str]] = {}
     chunks = 0
-    for group in ((reply.get("data") or {}).get("Aggregate") or {}).get(class_name) or []:
+    for group in groups:
         top = (group.get("file_hash") or {}).get("topOccurrences") or []
         path = str((group.get("groupedBy") or {}).get("value") or "")
         if int((group.get("meta") or {}).get("count") or 0) != 1 or len(top) != 1 or not path:
@@ -166,18 +161,13 @@ def _files_from_heads(client: weaviate.Client, class_name: str, workspace: str, 
 
 
 def _files_from_chunks(client: weaviate.Client, class_name: str, workspace: str, total: int) -> dict[str, set[str]]:
-    reply = (
-        client.query.aggregate(class_name)
-        .with_where(_equal("workspace", workspace))
-        .with_group_by_filter(["file_path"])
-        .with_fields(f"groupedBy {{ value }} meta {{ count }} file_hash {{ topOccurrences(limit: {_HASHES_PER_FILE}) {{ value occurs }} }}")
-        .with_limit(_MAX_FILE_GROUPS)
-        .do()
+    groups = _grouped_by_file(
+        client, class_name, _equal("workspace", workspace),
+        f"groupedBy {{ value }} meta {{ count }} file_hash {{ topOccurrences(limit: {_HASHES_PER_FILE}) {{ value occurs }} }}",
     )
-    _raise_graphql_errors(reply)
     files: dict[str, set[str]] = {}
     accounted = 0
-    for group in ((reply.get("data") or {}).get("Aggregate") or {}).get(class_name) or []:
+    for group in groups:
         count = int((group.get("meta") or {}).get("count") or 0)
         top = (group.get("file_hash") or {}).get("topOccurrences") or []
         if sum(int(t.get("occurs") or 0) for t in top) != count:
@@ -189,6 +179,20 @@ def _files_from_chunks(client: weaviate.Client, class_name: str, workspace: str,
     if accounted != total:
         return _walked_files(client, class_name, workspace)
     return files
+
+
+def _grouped_by_file(client: weaviate.Client, class_name: str, where: dict[str, Any], fields: str) -> list[dict[str, Any]]:
+    """One Aggregate over the chunks matching `where`, a group per file."""
+    reply = (
+        client.query.aggregate(class_name)
+        .with_where(where)
+        .with_group_by_filter(["file_path"])
+        .with_fields(fields)
+        .with_limit(_MAX_FILE_GROUPS)
+        .do()
+    )
+    _raise_graphql_errors(reply)
+    return list(((reply.get("data") or {}).get("Aggregate") or {}).get(class_name) or [])
 
 
 def _walked_files(client: weaviate.Client, class_name: str, workspace: str) -> dict[str, set[str]]:
