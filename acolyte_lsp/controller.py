@@ -22,7 +22,7 @@ from typing import Any
 from .changes import Batch, ChangeKind
 from .config import Settings
 from .embedded_choice import Answer, embedded_always, embedded_may_be_offered
-from .embedding import Embedder, EmbedderError, make_embedder
+from .embedding import Embedder, EmbedderError, load_embedder
 from .indexer import (
     EventSink,
     FileFailed,
@@ -111,15 +111,17 @@ class Notice:
 
     level: str  # "error" | "warning" | "info"
     message: str
+    once: bool = False  # shown once per server process, however many sessions repeat it
 
 
 @dataclass(frozen=True)
 class SetupStep:
-    """How getting Weaviate Embedded ready goes (download, start), for the user to watch."""
+    """How getting something ready goes (Weaviate Embedded, the embedding model), for the user to watch."""
 
     message: str
     percentage: int | None = None
     done: bool = False
+    title: str = "Weaviate Embedded"
 
 
 NoticeSink = Callable[[Notice], None]
@@ -171,6 +173,7 @@ class Controller:
         self._open_store = open_store
         self._store: ChunkStore | None = None
         self._embedder: Embedder | None = None
+        self.embedder_warning: str | None = None  # why hashing stands in for the configured model
         self._indexer: IndexingService | None = None
         self._connected = asyncio.Event()
         self._disconnected = asyncio.Event()
@@ -225,12 +228,8 @@ class Controller:
         offered first (the question is awaited).
         """
         self._will_retry = retry
-        if self._embedder is None:
-            try:
-                self._embedder = await asyncio.to_thread(make_embedder, self.settings.embeddings)
-            except EmbedderError as err:
-                self._fail_settings(f"acolyte-lsp cannot index: {err}")
-                return False
+        if self._embedder is None and not await self._load_embedder():
+            return False
         if embedded_always(self.settings.weaviate):
             self._use_embedded()
             if self._settings_error:
@@ -244,6 +243,34 @@ class Controller:
         if retry and not self._settings_error:
             self._start_retrying()
         return False
+
+    async def _load_embedder(self) -> bool:
+        """Find (download once), prepare and load the embedding model, showing progress when it takes time."""
+        loop = asyncio.get_running_loop()
+        shown = False
+
+        def step(message: str, percentage: int | None) -> None:
+            nonlocal shown
+            shown = True
+            loop.call_soon_threadsafe(self._on_setup, SetupStep(message, percentage, title="Embedding model"))
+
+        try:
+            loaded = await asyncio.to_thread(load_embedder, self.settings.embeddings, step)
+        except EmbedderError as err:
+            self._fail_settings(f"acolyte-lsp cannot index: {err}")
+            return False
+        finally:
+            if shown:
+                loop.call_soon_threadsafe(self._on_setup, SetupStep("Embedding model ready", done=True, title="Embedding model"))
+        self._embedder = loaded.embedder
+        self.embedder_warning = loaded.warning
+        if loaded.warning:
+            self._notify(Notice("warning", loaded.warning, once=True))
+        return True
+
+    @property
+    def embedder_identity(self) -> str | None:
+        return None if self._embedder is None else self._embedder.identity
 
     # -- Weaviate Embedded -----------------------------------------------------------
 
@@ -618,6 +645,8 @@ class Controller:
                 "windows": len(await asyncio.to_thread(self._embedded.users)),
             },
             "class_name": self.settings.weaviate.class_name,
+            "embedder": self.embedder_identity,
+            "embedder_warning": self.embedder_warning,
             "batch_size": self.settings.search.weaviate_batch_size,
             "roots": roots,
             "queue": {

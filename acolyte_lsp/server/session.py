@@ -81,6 +81,7 @@ class AcolyteLanguageServer(LanguageServer):
         self._setup_steps: asyncio.Queue[SetupStep] = asyncio.Queue()
         self._setup_shown: asyncio.Task[None] | None = None
         self._setup_reporter: ProgressReporter | None = None  # one progress from the first step to the last
+        self._shown_once: set[str] = set()  # messages said once per process (a settings change re-creates the controller)
 
     # -- settings ----------------------------------------------------------------
 
@@ -345,7 +346,7 @@ class AcolyteLanguageServer(LanguageServer):
         while not self._setup_steps.empty():
             step = self._setup_steps.get_nowait()
             if self._setup_reporter is None:
-                self._setup_reporter = ProgressReporter(self, "Weaviate Embedded", asyncio.Event(), cancellable=False)
+                self._setup_reporter = ProgressReporter(self, step.title, asyncio.Event(), cancellable=False)
                 await self._setup_reporter.begin(step.message)
             if step.done:
                 self._setup_reporter.end(step.message)
@@ -378,6 +379,10 @@ class AcolyteLanguageServer(LanguageServer):
             )
 
     def show(self, notice: Notice) -> None:
+        if notice.once:
+            if notice.message in self._shown_once:
+                return
+            self._shown_once.add(notice.message)
         kind = {
             "error": types.MessageType.Error,
             "warning": types.MessageType.Warning,

@@ -11,6 +11,8 @@ import pytest
 from acolyte_lsp.config import EmbeddingSettings
 from acolyte_lsp.embedding import EmbedderError, HashEmbedder, NoEmbedder, make_embedder
 from acolyte_lsp.identity import chunk_uuid, workspace_id
+from acolyte_lsp.models.acquire import packaged_model_folder
+from acolyte_lsp.models.profiles import DEFAULT_MODEL
 from acolyte_lsp.workspace.chunking import chunk_lines, language_of
 
 
@@ -77,6 +79,7 @@ def test_text_without_tokens_embeds_to_zeros() -> None:
 
 def test_make_embedder_knows_hash_and_none() -> None:
     assert isinstance(make_embedder(EmbeddingSettings(provider="hash", dimensions=12)), HashEmbedder)
+    assert make_embedder(EmbeddingSettings(provider="hash")).dimensions == 768
     none = make_embedder(EmbeddingSettings(provider="none"))
     assert isinstance(none, NoEmbedder)
     assert none.embed(["x"]) is None and none.embed_query("x") is None
@@ -90,17 +93,19 @@ def test_unknown_provider_is_a_clear_error() -> None:
 def test_local_model_provider_without_its_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     with pytest.raises(EmbedderError, match=r"pip install 'acolyte-lsp\[local-model\]'"):
-        make_embedder(EmbeddingSettings(provider="sentence-transformers", model="/models/mini"))
+        make_embedder(EmbeddingSettings(provider="sentence-transformers"))
 
 
 def test_local_model_provider_embeds_in_batches_with_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[list[str]] = []
 
-    class FakeModel:
-        def __init__(self, path: str) -> None:
-            assert path == "/models/mini"
+    folder = packaged_model_folder(DEFAULT_MODEL)
 
-        def get_sentence_embedding_dimension(self) -> int:
+    class FakeModel:
+        def __init__(self, path: str, device: str) -> None:
+            assert (path, device) == (str(folder), "cpu")  # the packaged model, found as the ONNX runtime finds it
+
+        def get_embedding_dimension(self) -> int:  # sentence-transformers 5 deprecates get_sentence_…
             return 3
 
         def encode(self, texts: list[str], batch_size: int, normalize_embeddings: bool) -> np.ndarray:
@@ -109,7 +114,7 @@ def test_local_model_provider_embeds_in_batches_with_the_model(monkeypatch: pyte
             return np.asarray([[float(len(t)), 0.0, 1.0] for t in texts], dtype=np.float32)  # as the library does
 
     monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=FakeModel))
-    embedder = make_embedder(EmbeddingSettings(provider="sentence-transformers", model="/models/mini"))
+    embedder = make_embedder(EmbeddingSettings(provider="sentence-transformers", batch_size=4))
     assert embedder.dimensions == 3
     assert embedder.embed(["ab", "abc"]) == [[2.0, 0.0, 1.0], [3.0, 0.0, 1.0]]
     assert embedder.embed_query("x") == [1.0, 0.0, 1.0]

@@ -15,8 +15,9 @@ def test_defaults_match_the_documented_values() -> None:
     assert settings.weaviate.timeout_retries == 3
     assert settings.weaviate.connection_error_retries == 3
     assert settings.indexing.max_file_size_kb == 1024
-    assert settings.embeddings.provider == "hash"
-    assert settings.embeddings.dimensions == 768
+    assert settings.embeddings.provider == "onnx"
+    assert settings.embeddings.model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert (settings.embeddings.quantize, settings.embeddings.download) == ("int8", True)
 
 
 def test_yaml_overrides_only_the_keys_it_sets() -> None:
@@ -78,7 +79,7 @@ def test_values_below_the_minimum_are_refused() -> None:
 
 def test_unknown_embedding_provider_is_refused() -> None:
     _, problems = parse_acolyte_yaml("embeddings:\n  provider: openai\n")
-    assert "must be one of hash, none" in problems[0].message
+    assert "must be one of onnx, hash, none" in problems[0].message
 
 
 def test_empty_file_gives_defaults() -> None:

@@ -1,0 +1,150 @@
+"""A learned embedding model run by ONNX Runtime, with Hugging Face `tokenizers`.
+
+Texts are tokenised all at once, sorted by length and embedded in batches of
+similar lengths, so little of the work is padding. ONNX Runtime releases the GIL
+while it runs and does not spin between operators, so the event loop thread
+keeps answering while a worker thread embeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .onnx_build import BUILD_VERSION, onnx_model_for
+from .onnx_graph import EncoderConfig, ModelFormatError
+from .profiles import ModelProfile
+
+
+@dataclass(frozen=True)
+class OnnxOptions:
+    """How the model is run (None: the model's profile or folder decides)."""
+
+    quantize: str = "int8"
+    max_tokens: int | None = None
+    batch_size: int = 32
+    threads: int | None = None
+    query_prefix: str | None = None
+    document_prefix: str | None = None
+    pooling: str | None = None
+
+
+def _read_json(path: Path) -> dict:  # type: ignore[type-arg]
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def folder_pooling(folder: Path) -> str | None:
+    """The pooling the folder's sentence-transformers files declare, if any."""
+    config = _read_json(folder / "1_Pooling" / "config.json")
+    if config.get("pooling_mode_cls_token"):
+        return "cls"
+    return "mean" if config.get("pooling_mode_mean_tokens") else None
+
+
+class OnnxEmbedder:
+    """Embeds with the encoder in `folder` (see `onnx_graph`), built and cached under `cache_dir`.
+
+    Vectors are unit length (Weaviate's cosine distance ranks them the same; reuse compares them exactly).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        folder: Path,
+        profile: ModelProfile,
+        options: OnnxOptions,
+        cache_dir: Path,
+        on_build: Callable[[], None] | None = None,
+    ) -> None:
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as err:
+            raise ModelFormatError(f"the ONNX runtime needs onnxruntime and tokenizers ({err})") from err
+        config = EncoderConfig.from_folder(folder)
+        self._pooling = options.pooling or profile.pooling or folder_pooling(folder) or "mean"
+        limit = config.max_positions - config.position_offset
+        declared = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
+        self._max_tokens = min(limit, options.max_tokens or profile.max_tokens or int(declared or limit))
+        self._query_prefix = profile.query_prefix if options.query_prefix is None else options.query_prefix
+        self._document_prefix = profile.document_prefix if options.document_prefix is None else options.document_prefix
+        self._batch_size = max(1, options.batch_size)
+        self._name = name
+        self._quantize = options.quantize
+        self._dimensions = config.hidden_size
+
+        try:
+            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as err:  # noqa: BLE001 - tokenizers raises plain Exceptions for bad files
+            raise ModelFormatError(f"{folder / 'tokenizer.json'} cannot be read: {err}") from err
+        self._tokenizer.no_padding()  # batches are padded here, each to its own longest text
+        self._tokenizer.enable_truncation(self._max_tokens)
+        self._pad_id = self._padding_id(folder)
+
+        model_path = onnx_model_for(folder, self._pooling, True, options.quantize, cache_dir, on_build)
+        session_options = onnxruntime.SessionOptions()
+        session_options.intra_op_num_threads = options.threads or min(4, os.cpu_count() or 1)
+        session_options.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning: an editor's background process should not burn cores.
+        session_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = onnxruntime.InferenceSession(str(model_path), session_options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own kinds for a bad model
+            raise ModelFormatError(f"onnxruntime cannot load {model_path}: {err}") from err
+
+    def _padding_id(self, folder: Path) -> int:
+        token = _read_json(folder / "special_tokens_map.json").get("pad_token")
+        if isinstance(token, dict):
+            token = token.get("content")
+        for candidate in (token, "[PAD]", "<pad>"):
+            if isinstance(candidate, str) and (found := self._tokenizer.token_to_id(candidate)) is not None:
+                return found
+        return 0
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    @property
+    def identity(self) -> str:
+        feeding = hashlib.sha256(f"{self._query_prefix}\0{self._document_prefix}".encode()).hexdigest()[:8]
+        return f"onnx:{self._name}:{self._quantize}:{self._pooling}:{self._max_tokens}:{feeding}:{BUILD_VERSION}"
+
+    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), self._dimensions), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            batch = order[start : start + self._batch_size]
+            width = max(1, max(len(encodings[i].ids) for i in batch))
+            ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                tokens = encodings[i].ids
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            out[batch] = vectors
+        return out.tolist()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._embed([self._document_prefix + t for t in texts])
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([self._query_prefix + text])[0]
