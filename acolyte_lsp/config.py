@@ -109,7 +109,6 @@ class EmbeddingSettings:
     dimensions: int | None = field(default=None, metadata={"min": 1})  # hash only; None: 768, or the model's size
     quantize: str = field(default="int8", metadata={"choices": ("int8", "none")})
     max_tokens: int | None = field(default=None, metadata={"min": 8})  # None: the model's profile
-    batch_size: int = field(default=32, metadata={"min": 1})
     threads: int | None = field(default=None, metadata={"min": 1})  # None: up to 4, the cores there are
     query_prefix: str | None = None  # None: the model's profile (e.g. "query: " for E5)
     document_prefix: str | None = None
@@ -526,7 +525,6 @@ _DESCRIPTIONS: dict[str, str] = {
     "embeddings.dimensions": "provider hash: vector size (unset: 768, or the configured model's size when hashing stands in for it).",
     "embeddings.quantize": "int8 (default: about twice as fast, same search quality, see BENCHMARKS.md) or none (float32).",
     "embeddings.max_tokens": "Word pieces read of each chunk (unset: the model's profile; 128 for all-MiniLM-L6-v2).",
-    "embeddings.batch_size": "Texts embedded per model call (sorted by length first).",
     "embeddings.threads": "Threads the model uses (unset: up to 4).",
     "embeddings.query_prefix": "Text put before each search query (unset: the model's own, e.g. 'query: ' for E5).",
     "embeddings.document_prefix": "Text put before each chunk (unset: the model's own).",

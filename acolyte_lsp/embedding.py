@@ -177,7 +177,6 @@ def _model_embedder(settings: EmbeddingSettings, progress: SetupProgress | None)
         options = OnnxOptions(
             quantize=settings.quantize,
             max_tokens=settings.max_tokens,
-            batch_size=settings.batch_size,
             threads=settings.threads,
             query_prefix=settings.query_prefix,
             document_prefix=settings.document_prefix,
@@ -231,7 +230,7 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
 
         from .models.profiles import canonical_name
 
-        return SentenceTransformerEmbedder(canonical_name(settings.model), str(_model_folder(settings, None)), settings.batch_size)
+        return SentenceTransformerEmbedder(canonical_name(settings.model), str(_model_folder(settings, None)))
     raise EmbedderError(
         f"unknown embeddings.provider {settings.provider!r} (use 'onnx', 'hash', 'none' or 'sentence-transformers')"
     )

@@ -12,7 +12,7 @@ of the first chunk of the answer's file whose lines overlap the function.
 Reported: MRR@10, recall@1, recall@5, for vector-only search and for hybrid
 search at several alphas (0: keywords alone, 1: vectors alone), per embedder.
 
-  python benchmarks/bench_retrieval.py [--queries 400] [--embedders hash]
+  python benchmarks/bench_retrieval.py [--queries 400] [--embedders "hash;onnx"] [--context]
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from acolyte_lsp.workspace.chunking import Chunk  # noqa: E402
 from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402
 from benchmarks.bench_insert import _start_server  # noqa: E402
+from benchmarks.embedder_specs import parse_specs  # noqa: E402
 
 PACKAGES = (
     "json", "email", "http", "urllib", "logging", "xml", "asyncio", "concurrent", "importlib",
@@ -145,17 +146,19 @@ def _scores(ranks: list[int | None]) -> tuple[float, float, float]:
     return mrr, sum(1 for r in ranks if r == 1) / n, sum(1 for r in ranks if r is not None and r <= 5) / n
 
 
-async def _measure(url: str, tree: Path, queries: list[Query], provider: str) -> list[tuple[str, tuple[float, float, float], float]]:
+async def _measure(
+    url: str, tree: Path, queries: list[Query], embeddings: EmbeddingSettings, number: int
+) -> list[tuple[str, tuple[float, float, float], float]]:
     settings = Settings(
         search=SearchSettings(weaviate_batch_size=200),
-        weaviate=WeaviateSettings(url=url, class_name=f"Bench{provider.replace('-', '').title()}", read_timeout_s=600),
-        embeddings=EmbeddingSettings(provider=provider),
+        weaviate=WeaviateSettings(url=url, class_name=f"Bench{number}", read_timeout_s=600),
+        embeddings=embeddings,
     )
     embedder: Embedder = make_embedder(settings.embeddings)
     store = await ChunkStore.open(settings, Metrics())
     root = WorkspaceRoot.at(tree)
     summary = await IndexingService(settings, store, embedder, lambda e: None, Metrics(), None).index_workspace(root)
-    print(f"  {provider}: {summary.files_indexed} files, {summary.chunks} chunks indexed", file=sys.stderr)
+    print(f"  {embedder.identity}: {summary.files_indexed} files, {summary.chunks} chunks indexed", file=sys.stderr)
     vectors = [await asyncio.to_thread(embedder.embed_query, q.text) for q in queries]
     rows = []
     for label, alpha in [("vector only", None), *((f"hybrid, alpha {a}", a) for a in ALPHAS)]:
@@ -177,7 +180,7 @@ def _with_context(rel_path: str, chunk: Chunk) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=400)
-    parser.add_argument("--embedders", default="hash", help="comma-separated embeddings.provider values")
+    parser.add_argument("--embedders", default="hash;onnx", help="';'-separated specs (benchmarks/embedder_specs.py)")
     parser.add_argument("--context", action="store_true", help="embed each chunk after its file path and name")
     args = parser.parse_args()
     if args.context:
@@ -192,9 +195,9 @@ def main() -> None:
         try:
             print("| embedder | search | MRR@10 | recall@1 | recall@5 | ms per query |")
             print("|---|---|---|---|---|---|")
-            for provider in args.embedders.split(","):
-                for label, (mrr, r1, r5), seconds in asyncio.run(_measure(url, tree, sample, provider)):
-                    print(f"| {provider} | {label} | {mrr:.3f} | {r1:.3f} | {r5:.3f} | {seconds * 1000:.0f} |", flush=True)
+            for number, (spec, embeddings) in enumerate(parse_specs(args.embedders)):
+                for label, (mrr, r1, r5), seconds in asyncio.run(_measure(url, tree, sample, embeddings, number)):
+                    print(f"| {spec} | {label} | {mrr:.3f} | {r1:.3f} | {r5:.3f} | {seconds * 1000:.0f} |", flush=True)
         finally:
             proc.kill()
             proc.wait()

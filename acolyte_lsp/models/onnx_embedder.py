@@ -1,9 +1,13 @@
 """A learned embedding model run by ONNX Runtime, with Hugging Face `tokenizers`.
 
-Texts are tokenised all at once, sorted by length and embedded in batches of
-similar lengths, so little of the work is padding. ONNX Runtime releases the GIL
-while it runs and does not spin between operators, so the event loop thread
-keeps answering while a worker thread embeds.
+Texts are tokenised all at once (in parallel, in Rust) and then run one at a
+time. Dynamic int8 quantisation scales activations over the whole input
+tensor, so in a padded batch a text's vector would depend on its neighbours
+(cosine 0.99 to itself alone); run alone, the same text always gets the same
+vector, bit for bit, and no work goes to padding (it was also faster on our
+2 cores: BENCHMARKS.md). ONNX Runtime releases the GIL while it runs and does
+not spin between operators, so the event loop keeps answering while a worker
+thread embeds.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ class OnnxOptions:
 
     quantize: str = "int8"
     max_tokens: int | None = None
-    batch_size: int = 32
     threads: int | None = None
     query_prefix: str | None = None
     document_prefix: str | None = None
@@ -66,11 +69,8 @@ class OnnxEmbedder:
         cache_dir: Path,
         on_build: Callable[[], None] | None = None,
     ) -> None:
-        try:
-            import onnxruntime
-            from tokenizers import Tokenizer
-        except ImportError as err:
-            raise ModelFormatError(f"the ONNX runtime needs onnxruntime and tokenizers ({err})") from err
+        import onnxruntime  # ImportError: the caller says what to install
+        from tokenizers import Tokenizer
         config = EncoderConfig.from_folder(folder)
         self._pooling = options.pooling or profile.pooling or folder_pooling(folder) or "mean"
         limit = config.max_positions - config.position_offset
@@ -78,7 +78,6 @@ class OnnxEmbedder:
         self._max_tokens = min(limit, options.max_tokens or profile.max_tokens or int(declared or limit))
         self._query_prefix = profile.query_prefix if options.query_prefix is None else options.query_prefix
         self._document_prefix = profile.document_prefix if options.document_prefix is None else options.document_prefix
-        self._batch_size = max(1, options.batch_size)
         self._name = name
         self._quantize = options.quantize
         self._dimensions = config.hidden_size
@@ -87,9 +86,8 @@ class OnnxEmbedder:
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as err:  # noqa: BLE001 - tokenizers raises plain Exceptions for bad files
             raise ModelFormatError(f"{folder / 'tokenizer.json'} cannot be read: {err}") from err
-        self._tokenizer.no_padding()  # batches are padded here, each to its own longest text
+        self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self._max_tokens)
-        self._pad_id = self._padding_id(folder)
 
         model_path = onnx_model_for(folder, self._pooling, True, options.quantize, cache_dir, on_build)
         session_options = onnxruntime.SessionOptions()
@@ -101,15 +99,6 @@ class OnnxEmbedder:
             self._session = onnxruntime.InferenceSession(str(model_path), session_options, providers=["CPUExecutionProvider"])
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own kinds for a bad model
             raise ModelFormatError(f"onnxruntime cannot load {model_path}: {err}") from err
-
-    def _padding_id(self, folder: Path) -> int:
-        token = _read_json(folder / "special_tokens_map.json").get("pad_token")
-        if isinstance(token, dict):
-            token = token.get("content")
-        for candidate in (token, "[PAD]", "<pad>"):
-            if isinstance(candidate, str) and (found := self._tokenizer.token_to_id(candidate)) is not None:
-                return found
-        return 0
 
     @property
     def dimensions(self) -> int:
@@ -125,23 +114,12 @@ class OnnxEmbedder:
         return f"onnx:{self._name}:{self._quantize}:{self._pooling}:{self._max_tokens}:{feeding}:{BUILD_VERSION}"
 
     def _embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        out = np.empty((len(texts), self._dimensions), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            batch = order[start : start + self._batch_size]
-            width = max(1, max(len(encodings[i].ids) for i in batch))
-            ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                tokens = encodings[i].ids
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens)] = 1
-            (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
-            out[batch] = vectors
-        return out.tolist()
+        out = []
+        for encoding in self._tokenizer.encode_batch(list(texts)) if texts else []:
+            ids = np.asarray([encoding.ids], dtype=np.int64)
+            (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+            out.append(vectors[0].tolist())
+        return out
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return self._embed([self._document_prefix + t for t in texts])

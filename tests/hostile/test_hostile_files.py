@@ -78,7 +78,7 @@ async def test_a_hostile_tree_indexes_within_bounds_and_converges(store, client:
     outside.mkdir()
     _plant(root_path, outside)
     events: list[IndexEvent] = []
-    service = IndexingService(settings, chunk_store, HashEmbedder(settings.embeddings.dimensions), events.append)
+    service = IndexingService(settings, chunk_store, HashEmbedder(), events.append)
     root = WorkspaceRoot.at(root_path)
     tracemalloc.start()
     try:

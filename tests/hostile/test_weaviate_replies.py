@@ -43,7 +43,7 @@ async def test_nonsense_from_weaviate_fails_the_run_cleanly_and_the_next_run_con
     store = await ChunkStore.open(settings, Metrics())
     try:
         events: list[IndexEvent] = []
-        service = IndexingService(settings, store, HashEmbedder(settings.embeddings.dimensions), events.append)
+        service = IndexingService(settings, store, HashEmbedder(), events.append)
         root = WorkspaceRoot.at(tmp_path)
         write(tmp_path, {"a.py": lines("a", 30), "b.py": lines("b", 12)})
         await service.index_workspace(root)

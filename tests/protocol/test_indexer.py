@@ -35,7 +35,7 @@ class Harness:
         self.events: list[IndexEvent] = []
         self.store = store
         self.root = WorkspaceRoot.at(root)
-        self.service = IndexingService(settings, store, HashEmbedder(settings.embeddings.dimensions), self.events.append)
+        self.service = IndexingService(settings, store, HashEmbedder(), self.events.append)
 
     def files(self, client: weaviate.Client) -> dict[str, set[str]]:
         return queries.indexed_files(client, self.store.class_name, self.root.workspace_id)
@@ -285,7 +285,7 @@ async def test_with_the_hash_cache_a_no_change_run_reads_no_file(
     settings = _settings(weaviate_url, class_name)
     store = await ChunkStore.open(settings, Metrics())
     try:
-        service = IndexingService(settings, store, HashEmbedder(settings.embeddings.dimensions), lambda e: None,
+        service = IndexingService(settings, store, HashEmbedder(), lambda e: None,
                                   hash_cache_dir=tmp_path / "cache")
         workspace = WorkspaceRoot.at(root)
         await service.index_workspace(workspace)

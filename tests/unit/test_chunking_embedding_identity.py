@@ -114,7 +114,7 @@ def test_local_model_provider_embeds_in_batches_with_the_model(monkeypatch: pyte
             return np.asarray([[float(len(t)), 0.0, 1.0] for t in texts], dtype=np.float32)  # as the library does
 
     monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=FakeModel))
-    embedder = make_embedder(EmbeddingSettings(provider="sentence-transformers", batch_size=4))
+    embedder = make_embedder(EmbeddingSettings(provider="sentence-transformers"))
     assert embedder.dimensions == 3
     assert embedder.embed(["ab", "abc"]) == [[2.0, 0.0, 1.0], [3.0, 0.0, 1.0]]
     assert embedder.embed_query("x") == [1.0, 0.0, 1.0]
