@@ -74,12 +74,13 @@ class ProgressBar:
         self._stream.flush()
 
 
-def _print_summary(summary: IndexSummary, metrics: Metrics, out: TextIO) -> None:
+def _print_summary(summary: IndexSummary, metrics: Metrics, embedder: str | None, out: TextIO) -> None:
     out.write(
         f"files: {summary.files_total} ({summary.files_indexed} indexed, {summary.files_unchanged} unchanged, "
         f"{summary.files_failed} failed, {summary.files_skipped} skipped, {summary.files_removed} removed)\n"
         f"chunks: {summary.chunks} stored, {summary.chunks_failed} failed "
         f"({summary.chunks_embedded} embedded, {summary.chunks_reused} with vectors Weaviate already held)\n"
+        f"embedder: {embedder or 'none (Weaviate vectorizes)'}\n"
         f"seconds: {summary.seconds:.2f}\n"
     )
     timer = metrics.timer_stats("indexing_weaviate_batch_insert")
@@ -157,7 +158,7 @@ async def _index(path: Path, url: str | None, force: bool) -> int:
             [summary] = await controller.index_all(force=force)
     except _NotConnected as failed:
         return failed.exit_code
-    _print_summary(summary, controller.metrics, sys.stdout)
+    _print_summary(summary, controller.metrics, controller.embedder_identity, sys.stdout)
     if summary.error:
         return EXIT_UNAVAILABLE
     return EXIT_FILES_FAILED if summary.files_failed else EXIT_OK

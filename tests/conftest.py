@@ -17,6 +17,8 @@ from tests.weaviate_server import WeaviateTestServer
 REAL_WEAVIATE_URL = os.environ.get("WEAVIATE_URL")
 # The embedding model is converted to ONNX once for the whole run (and kept for the next):
 # every test, and every server a test starts, finds it here instead of building it again.
+# No test reaches for the Hugging Face hub (downloads are tested against a loopback hub).
+os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("ACOLYTE_MODEL_CACHE", str(Path(__file__).resolve().parents[1] / ".cache" / "models"))
 
 needs_test_server = pytest.mark.skipif(

@@ -57,6 +57,16 @@ async def eventually(condition: Callable[[], Any], what: str) -> Any:
         await asyncio.sleep(0.05)
 
 
+async def eventually_status(lsp: LanguageClient, condition):  # type: ignore[no-untyped-def]
+    """Poll acolyte.indexStatus until `condition(status)` holds."""
+    for _ in range(200):
+        status = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
+        if condition(status):
+            return status
+        await asyncio.sleep(0.05)
+    raise AssertionError("status never matched")
+
+
 def ended_progress(client: LanguageClient) -> list[list[Any]]:
     """Progress sequences (begin … end) that have ended."""
     return [

@@ -14,7 +14,7 @@ from acolyte_lsp.store import queries
 from tests.files import lines, write
 from tests.weaviate_server import WeaviateTestServer
 
-from .conftest import ended_progress, eventually, initialize, options
+from .conftest import ended_progress, eventually, eventually_status, initialize, options
 
 
 def _files(client: weaviate.Client, class_name: str, root: Path) -> dict[str, set[str]]:
@@ -244,16 +244,6 @@ async def test_cancelling_the_reindex_request_stops_the_run_cleanly(
     reply.cancel()
     status = await eventually_status(lsp, lambda s: s["state"] == "idle")
     assert status["roots"][0]["chunks_in_weaviate"] == 200
-
-
-async def eventually_status(lsp: LanguageClient, condition):  # type: ignore[no-untyped-def]
-    """Poll acolyte.indexStatus until `condition(status)` holds."""
-    for _ in range(200):
-        status = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
-        if condition(status):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError("status never matched")
 
 
 async def test_a_new_weaviate_url_reconnects_and_indexes_there(

@@ -32,9 +32,24 @@ def test_index_prints_a_summary_and_stores_the_chunks(weaviate_url: str, class_n
     assert done.returncode == 0, done.stderr
     assert "files: 3 (2 indexed, 0 unchanged, 0 failed, 1 skipped, 0 removed)" in done.stdout
     assert "chunks: 3 stored, 0 failed (3 embedded, 0 with vectors Weaviate already held)" in done.stdout
+    assert "embedder: onnx:sentence-transformers/all-MiniLM-L6-v2:int8:" in done.stdout
     assert "seconds:" in done.stdout
     assert "100% 3/3 files" in done.stderr
+    assert "warning" not in done.stderr
     assert set(queries.indexed_files(client, class_name, workspace_id(tmp_path))) == {"pkg/billing.py", "notes.md"}
+
+
+def test_index_without_a_model_warns_once_on_stderr_and_indexes_with_hashing(
+    weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    _workspace(tmp_path, class_name)
+    with (tmp_path / ".acolyte").open("a") as settings:
+        settings.write("embeddings:\n  model: example/absent-model\n")
+    done = _run("index", str(tmp_path), "--url", weaviate_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("hashing embedder") == 1
+    assert "warning: acolyte-lsp indexes with the hashing embedder" in done.stderr
+    assert "embedder: hash:" in done.stdout
 
 
 def test_second_index_finds_nothing_to_send(weaviate_url: str, class_name: str, tmp_path: Path) -> None:

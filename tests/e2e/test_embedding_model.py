@@ -1,0 +1,118 @@
+"""The learned model through the LSP: it indexes and finds, it is fetched with progress, it warns once."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from acolyte_lsp.models.acquire import packaged_model_folder
+from acolyte_lsp.models.profiles import DEFAULT_MODEL
+from tests.files import write
+
+from .conftest import ended_progress, eventually, eventually_status, initialize, options
+
+TOPICS = {
+    "mail.py": "import smtplib\n\ndef send_welcome_email(address):\n    smtp = smtplib.SMTP('localhost')\n"
+    "    smtp.sendmail('team@example.com', [address], 'Subject: Welcome aboard')\n    smtp.quit()\n",
+    "geometry.py": "import math\n\ndef circle_area(radius):\n    return math.pi * radius ** 2\n",
+    "storage.py": "import sqlite3\n\ndef save_user(db_path, name):\n    with sqlite3.connect(db_path) as db:\n"
+    "        db.execute('INSERT INTO users (name) VALUES (?)', (name,))\n",
+}
+
+
+async def _symbols(lsp: LanguageClient, query: str) -> list[str]:
+    found = await lsp.workspace_symbol_async(types.WorkspaceSymbolParams(query=query))
+    return [Path(s.location.uri).name for s in found or []]
+
+
+async def test_the_packaged_model_indexes_and_finds_code_by_meaning(
+    lsp: LanguageClient, weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    write(tmp_path, TOPICS)
+    await initialize(lsp, tmp_path, options(weaviate_url, class_name))
+    await eventually(lambda: ended_progress(lsp), "the startup index to end")
+    status = await eventually_status(lsp, lambda s: s["state"] == "idle")
+    assert status["embedder"].startswith("onnx:sentence-transformers/all-MiniLM-L6-v2:int8:")
+    assert status["embedder_warning"] is None
+    # None of the query's words is in the answer: only the model's sense of meaning connects them.
+    assert (await _symbols(lsp, "notify a new customer by mail"))[0] == "mail.py"
+    assert (await _symbols(lsp, "persist a person in the database"))[0] == "storage.py"
+    assert not lsp.messages, "nothing to warn about"
+
+
+async def test_without_a_model_hashing_stands_in_and_the_user_is_told_once(
+    lsp: LanguageClient, test_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    write(tmp_path, {"a.py": "def a():\n    return 1\n"})
+    settings = options(test_server.url) | {"embeddings": {"model": "example/absent-model"}}
+    await initialize(lsp, tmp_path, settings)
+    await eventually(lambda: ended_progress(lsp), "the startup index to end")
+    [warning] = lsp.messages
+    assert warning.type == types.MessageType.Warning
+    assert "hashing embedder" in warning.message and "'example/absent-model'" in warning.message
+    status = await eventually_status(lsp, lambda s: s["state"] == "idle")
+    assert status["embedder"].startswith("hash:") and "hashing embedder" in status["embedder_warning"]
+    # A settings change starts a new session with the same fallback: not said again.
+    lsp.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"acolyte": settings | {"search": {"weaviate_batch_size": 7}}})
+    )
+    await eventually_status(lsp, lambda s: s["batch_size"] == 7 and s["state"] == "idle")
+    assert [m for m in lsp.messages if m.type == types.MessageType.Warning] == [warning]
+
+
+class _ModelHub(http.server.BaseHTTPRequestHandler):
+    """The hub's file URLs for one repository, serving the packaged model's files."""
+
+    folder: Path
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        prefix = "/example/minilm/resolve/main/"
+        path = self.folder / self.path[len(prefix):] if self.path.startswith(prefix) else None
+        if path is None or not path.is_file():
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(path.stat().st_size))
+        self.end_headers()
+        with path.open("rb") as f:
+            shutil.copyfileobj(f, self.wfile)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def model_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A loopback hub, and downloads allowed, for the server the `lsp` fixture starts next."""
+    _ModelHub.folder = packaged_model_folder(DEFAULT_MODEL)  # type: ignore[assignment]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ModelHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    yield
+    server.shutdown()
+
+
+async def test_a_model_from_the_hub_downloads_once_with_progress(
+    model_hub: None, lsp: LanguageClient, test_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    write(tmp_path / "repo", {"a.py": "def a():\n    return 1\n"})
+    cache = tmp_path / "models"
+    settings = options(test_server.url) | {"embeddings": {"model": "example/minilm", "cache_dir": str(cache)}}
+    await initialize(lsp, tmp_path / "repo", settings)
+    await eventually(lambda: len(ended_progress(lsp)) == 2, "the model's progress and the index to end")
+    model_progress = next(r for r in ended_progress(lsp) if r[0].title == "Embedding model")
+    messages = [r.message for r in model_progress if isinstance(r, types.WorkDoneProgressReport)]
+    assert any("Downloading example/minilm: model.safetensors" in m for m in messages)
+    assert any(r.percentage == 100 for r in model_progress if isinstance(r, types.WorkDoneProgressReport))
+    assert (cache / "hub" / "example--minilm" / "model.safetensors").is_file()
+    status = await eventually_status(lsp, lambda s: s["state"] == "idle")
+    assert status["embedder"].startswith("onnx:example/minilm:") and status["embedder_warning"] is None
