@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import weaviate
 
-from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.embedding import HashEmbedder
 from acolyte_lsp.indexer import FileNotIndexed, IndexEvent, IndexingService, WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
@@ -65,6 +65,7 @@ async def store(weaviate_url: str, class_name: str):  # type: ignore[no-untyped-
         search=SearchSettings(weaviate_batch_size=50),
         weaviate=WeaviateSettings(url=weaviate_url, class_name=class_name),
         indexing=IndexingSettings(),
+        embeddings=EmbeddingSettings(provider="hash"),  # what the service below embeds with
     )
     store = await ChunkStore.open(settings, Metrics())
     yield settings, store

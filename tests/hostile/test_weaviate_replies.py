@@ -9,7 +9,7 @@ import orjson
 import pytest
 import weaviate
 
-from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.embedding import HashEmbedder
 from acolyte_lsp.indexer import IndexEvent, IndexingService, WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
@@ -39,6 +39,7 @@ async def test_nonsense_from_weaviate_fails_the_run_cleanly_and_the_next_run_con
         weaviate=WeaviateSettings(url=test_server.url, class_name="Replies", timeout_retries=0,
                                   connection_error_retries=0, object_retries=1, retry_backoff_s=0.01, read_timeout_s=5),
         indexing=IndexingSettings(chunk_lines=10, chunk_overlap=2),
+        embeddings=EmbeddingSettings(provider="hash"),  # what the service below embeds with
     )
     store = await ChunkStore.open(settings, Metrics())
     try:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import weaviate
 
-from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings
-from acolyte_lsp.embedding import HashEmbedder
+from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.embedding import HashEmbedder, make_embedder
 from acolyte_lsp.indexer import IndexingService, WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.chunk_store import ChunkStore
@@ -123,3 +123,39 @@ async def test_stored_vectors_that_are_not_vectors_of_this_size_are_embedded_afr
     embedder.texts.clear()
     summary = await service.index_workspace(root, force=True)
     assert (summary.files_indexed, summary.files_failed, summary.chunks_embedded, summary.chunks_reused) == (1, 0, 2, 0)
+
+
+class CountingModel:
+    """The real default model, counting the texts it embeds."""
+
+    def __init__(self) -> None:
+        self.model = make_embedder(EmbeddingSettings())
+        self.texts: list[str] = []
+        self.dimensions, self.identity = self.model.dimensions, self.model.identity
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.texts.extend(texts)
+        return self.model.embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed_query(text)
+
+
+async def test_with_the_real_model_an_edit_re_embeds_one_chunk_and_reused_vectors_equal_fresh_ones(
+    store: ChunkStore, client: weaviate.Client, tmp_path: Path
+) -> None:
+    names = [f"function_{i}" for i in range(6)]
+    write(tmp_path, {"big.py": "".join(_function(n) for n in names)})
+    model = CountingModel()
+    service, root = _service(store, model), WorkspaceRoot.at(tmp_path)  # type: ignore[arg-type]
+    await service.index_workspace(root)
+    write(tmp_path, {"big.py": "".join(_function(n, 13 if n == "function_2" else 12) for n in names)})
+    model.texts.clear()
+    edited = await service.index_workspace(root)
+    assert (edited.chunks_embedded, edited.chunks_reused) == (1, 5)
+    assert len(model.texts) == 1 and "def function_2" in model.texts[0]
+    reply = client.query.get(store.class_name, ["content"]).with_additional(["vector"]).with_limit(100).do()
+    stored = reply["data"]["Get"][store.class_name]
+    fresh = model.model.embed([item["content"] for item in stored])
+    for item, vector in zip(stored, fresh):
+        assert np.array_equal(np.asarray(item["_additional"]["vector"], dtype=np.float32), np.asarray(vector, dtype=np.float32))
