@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import shutil
 import threading
@@ -116,3 +117,23 @@ async def test_a_model_from_the_hub_downloads_once_with_progress(
     assert (cache / "hub" / "example--minilm" / "model.safetensors").is_file()
     status = await eventually_status(lsp, lambda s: s["state"] == "idle")
     assert status["embedder"].startswith("onnx:example/minilm:") and status["embedder_warning"] is None
+
+
+async def test_status_keeps_answering_while_the_model_embeds(
+    lsp: LanguageClient, test_server, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    body = "".join(f"def step_{i}(values):\n    return [v * {i} for v in values if v > {i}]\n\n\n" for i in range(40))
+    write(tmp_path, {f"module_{n:02d}.py": body.replace("step_", f"m{n}_step_") for n in range(30)})
+    await initialize(lsp, tmp_path, options(test_server.url) | {"indexing": {"chunk_lines": 8, "min_chunk_lines": 1}})
+    await eventually(lambda: lsp.progress_reports, "the index to begin")
+    embedded_while_answering: list[int] = []
+    for _ in range(2000):  # bounded: ~100 s
+        status = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
+        if status["state"] != "indexing":
+            break
+        embedded_while_answering.append(status["metrics"].get("indexing.embed", {}).get("count", 0))
+        await asyncio.sleep(0.05)
+    # Answers kept coming while the model went on embedding group after group.
+    assert len(embedded_while_answering) >= 5
+    assert embedded_while_answering[-1] > embedded_while_answering[0]
+    assert status["roots"][0]["last_run"]["chunks_embedded"] >= 600
