@@ -386,10 +386,16 @@ class Controller:
         existing = await store.vector_size()
         if expected is not None and existing is not None and existing != expected:
             await asyncio.to_thread(store.close)
+            keep = (
+                f"`embeddings.dimensions: {existing}`"
+                if self.settings.embeddings.provider == "hash"
+                else f"`embeddings.provider: hash` with `embeddings.dimensions: {existing}` (classes made before the "
+                "model was the default hold hashed vectors; search by meaning then needs the new class)"
+            )
             raise SchemaMismatchError(
-                f"Weaviate class '{store.class_name}' holds vectors of {existing} dimensions, but the "
-                f"'{self.settings.embeddings.provider}' embedder makes {expected}. Set `weaviate.class_name` "
-                f"to a new class, or `embeddings.dimensions: {existing}` to keep this one."
+                f"Weaviate class '{store.class_name}' holds vectors of {existing} dimensions, but the embedder "
+                f"({embedder.identity}) makes {expected}, and a class holds vectors of one size. Set "
+                f"`weaviate.class_name` to a new class to index there, or {keep} to keep this one."
             )
 
     def _fail_settings(self, message: str) -> None:

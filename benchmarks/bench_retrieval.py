@@ -12,7 +12,7 @@ of the first chunk of the answer's file whose lines overlap the function.
 Reported: MRR@10, recall@1, recall@5, for vector-only search and for hybrid
 search at several alphas (0: keywords alone, 1: vectors alone), per embedder.
 
-  python benchmarks/bench_retrieval.py [--queries 400] [--embedders "hash;onnx"] [--context]
+  python benchmarks/bench_retrieval.py [--queries 400] [--embedders "hash;onnx"] [--context text|name|folder+name|path+name]
 """
 
 from __future__ import annotations
@@ -172,19 +172,28 @@ async def _measure(
     return rows
 
 
-def _with_context(rel_path: str, chunk: Chunk) -> str:
-    """The chunk's text after its file path and definition name (what the `--context` run embeds)."""
-    return f"{rel_path}\n{chunk.name}\n{chunk.content}"
+def _definition(chunk: Chunk) -> str:
+    return "" if chunk.kind == "MODULE" else chunk.name.split(" [part ")[0]
+
+
+CONTEXTS = {  # what each `--context` run embeds for a chunk
+    "text": lambda rel_path, chunk: chunk.content,
+    "name": lambda rel_path, chunk: "\n".join(filter(None, (_definition(chunk), chunk.content))),
+    "folder+name": lambda rel_path, chunk: "\n".join(
+        filter(None, (str(Path(rel_path).parent).replace(".", ""), _definition(chunk), chunk.content))
+    ),
+    "path+name": lambda rel_path, chunk: f"{rel_path}\n{chunk.name}\n{chunk.content}",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--embedders", default="hash;onnx", help="';'-separated specs (benchmarks/embedder_specs.py)")
-    parser.add_argument("--context", action="store_true", help="embed each chunk after its file path and name")
+    parser.add_argument("--context", choices=sorted(CONTEXTS), help="embed each chunk with this context (default: the indexer's)")
     args = parser.parse_args()
     if args.context:
-        indexer.embedded_text = _with_context
+        indexer.embedded_text = CONTEXTS[args.context]
     tree = Path(tempfile.mkdtemp(prefix="acolyte-retrieval-"))
     try:
         queries = build_corpus(tree)

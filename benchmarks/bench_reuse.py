@@ -4,9 +4,8 @@ The file is this interpreter's subprocess.py (2,209 lines, real code nobody here
 wrote). Each round adds one line to the body of a different function and saves,
 as an editor does (the server's save path: read, chunk, embed, insert, drop stale
 chunks). Side by side in one run: vectors reused from Weaviate (the default) and
-every chunk embedded, with the hashing embedder (the default today) and with a
-stand-in for a learned model on our 2 cores (the hashing embedder plus 40 ms per
-text: sentence-transformers' all-MiniLM-L6-v2 ran at about 25 chunks/s here).
+every chunk embedded, with the default model (all-MiniLM-L6-v2 on ONNX Runtime,
+int8) and with the hashing embedder.
 
   python benchmarks/bench_reuse.py [--rounds 20]
 """
@@ -28,27 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acolyte_lsp.config import SearchSettings, Settings, WeaviateSettings  # noqa: E402
-from acolyte_lsp.embedding import HashEmbedder  # noqa: E402
+from acolyte_lsp.config import EmbeddingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
+from acolyte_lsp.embedding import Embedder, HashEmbedder, make_embedder  # noqa: E402
 from acolyte_lsp.indexer import IndexingService, IndexSummary, WorkspaceRoot  # noqa: E402
 from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402
 from benchmarks.bench_insert import _start_server  # noqa: E402
-
-MODEL_SECONDS_PER_TEXT = 0.040
-
-
-class SlowModel(HashEmbedder):
-    """The hashing embedder at a learned model's speed on 2 cores (a stand-in for timing only)."""
-
-    @property
-    def identity(self) -> str:
-        return "slow-model-stand-in"
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        time.sleep(MODEL_SECONDS_PER_TEXT * len(texts))
-        return super().embed(texts)
-
 
 class NoReuse:
     """The store, minus its stored vectors: every chunk is embedded (the way before reuse)."""
@@ -73,7 +57,7 @@ def _function_body_lines(source: str) -> list[tuple[int, int]]:
     return sorted(set(spots))
 
 
-async def _rounds(url: str, embedder: HashEmbedder, reuse: bool, rounds: int, class_name: str) -> list[tuple[float, IndexSummary]]:
+async def _rounds(url: str, embedder: Embedder, reuse: bool, rounds: int, class_name: str) -> list[tuple[float, IndexSummary]]:
     settings = Settings(
         search=SearchSettings(weaviate_batch_size=100),
         weaviate=WeaviateSettings(url=url, class_name=class_name, read_timeout_s=120),
@@ -116,9 +100,10 @@ def main() -> None:
     try:
         print("| embedder | vectors | chunks in the file | embedded per save (median) | reused per save (median) | save → indexed median ms | p95 ms |")
         print("|---|---|---|---|---|---|---|")
-        for label, embedder in (("hash (default)", HashEmbedder()), ("learned-model stand-in (40 ms/text)", SlowModel())):
+        embedders = (("all-MiniLM-L6-v2, ONNX int8 (default)", make_embedder(EmbeddingSettings())), ("hash", HashEmbedder()))
+        for number, (label, embedder) in enumerate(embedders):
             for reuse in (True, False):
-                class_name = f"Reuse{'Slow' if isinstance(embedder, SlowModel) else 'Hash'}{'On' if reuse else 'Off'}"
+                class_name = f"Reuse{number}{'On' if reuse else 'Off'}"
                 found = asyncio.run(_rounds(url, embedder, reuse, args.rounds, class_name))
                 times = [t * 1000 for t, _ in found]
                 embedded = statistics.median(s.chunks_embedded for _, s in found)

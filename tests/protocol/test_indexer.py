@@ -265,7 +265,8 @@ async def test_a_class_with_vectors_of_another_size_is_reported_with_what_to_do(
     assert controller.state == State.SETTINGS_ERROR
     [notice] = notices
     assert f"'{class_name}' holds vectors of 16 dimensions" in notice.message
-    assert "embeddings.dimensions: 16" in notice.message
+    assert "makes 384" in notice.message and "`weaviate.class_name` to a new class" in notice.message
+    assert "`embeddings.provider: hash` with `embeddings.dimensions: 16`" in notice.message
     await controller.close()
 
 
