@@ -751,7 +751,6 @@ class IndexingService:
                 {
                     "content": c.content,
                     "file_path": source.rel_path,
-                    "path_words": source.rel_path,
                     "workspace": root.workspace_id,
                     "language": language,
                     "chunk_type": c.kind,

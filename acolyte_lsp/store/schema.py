@@ -27,15 +27,11 @@ PROPERTIES: tuple[dict[str, Any], ...] = (
     # The embedder and the text behind the chunk's vector (`embedding.vector_key`): a text
     # that did not change, or moved, takes its vector from here instead of the embedder.
     {"name": "vector_key", "dataType": ["text"], "tokenization": "field"},
-    # The file path again, cut into words for keyword search ("email/header_parser.py" →
-    # email, header, parser, py): the path then ranks chunks without entering their
-    # vectors, so text moved to another file keeps its vector (BENCHMARKS.md).
-    {"name": "path_words", "dataType": ["text"], "tokenization": "word"},
 )
 # Added after the first release: a class made before them gets them added (existing
 # chunks simply lack them: listings fall back to reading every chunk, and their
 # vectors are not reused until their file is next sent).
-ADDED_LATER = frozenset({"chunk_index", "file_chunks", "vector_key", "path_words"})
+ADDED_LATER = frozenset({"chunk_index", "file_chunks", "vector_key"})
 
 
 def class_definition(class_name: str, vectorizer: str = "none", replication_factor: int | None = None) -> dict[str, Any]:
