@@ -48,7 +48,7 @@ PACKAGES = (
     "collections", "html", "wsgiref", "dbm", "sqlite3", "zipfile", "tomllib", "csv.py", "argparse.py",
     "shutil.py", "tarfile.py", "pathlib.py", "subprocess.py", "textwrap.py", "configparser.py",
 )
-ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+ALPHAS = (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0)
 RANKS = 10
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -177,9 +177,18 @@ def _definition(chunk: Chunk) -> str:
     return "" if chunk.kind == "MODULE" else chunk.name.split(" [part ")[0]
 
 
+def _words(name: str) -> str:
+    """`JSONDecoder.raw_decode` → `JSON Decoder raw decode`."""
+    return " ".join(re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", name))
+
+
 CONTEXTS = {  # what each `--context` run embeds for a chunk
     "text": lambda rel_path, chunk: chunk.content,
     "name": lambda rel_path, chunk: "\n".join(filter(None, (_definition(chunk), chunk.content))),
+    "name-words": lambda rel_path, chunk: "\n".join(filter(None, (_words(_definition(chunk)), chunk.content))),
+    "words": lambda rel_path, chunk: "\n".join(
+        filter(None, (_words(_definition(chunk)), re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", chunk.content)))
+    ),
     "folder+name": lambda rel_path, chunk: "\n".join(
         filter(None, (str(Path(rel_path).parent).replace(".", ""), _definition(chunk), chunk.content))
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,9 +12,10 @@ import weaviate
 
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.embedding import HashEmbedder, make_embedder
-from acolyte_lsp.indexer import IndexingService, WorkspaceRoot
+from acolyte_lsp.indexer import IndexingService, WorkspaceRoot, embedded_text
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.chunk_store import ChunkStore
+from acolyte_lsp.workspace.chunking import Chunk
 from tests.files import write
 
 
@@ -32,6 +34,19 @@ class CountingEmbedder(HashEmbedder):
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         self.texts.extend(texts)
         return super().embed(texts)
+
+
+def _stored(client: weaviate.Client, class_name: str) -> list[dict[str, Any]]:
+    """Every stored chunk with its vector."""
+    fields = ["content", "chunk_name", "chunk_type", "start_line", "end_line"]
+    reply = client.query.get(class_name, fields).with_additional(["vector"]).with_limit(100).do()
+    return reply["data"]["Get"][class_name]
+
+
+def _embedded_text(item: dict[str, Any]) -> str:
+    """What the indexer embedded for a stored chunk."""
+    chunk = Chunk(item["start_line"], item["end_line"], item["chunk_type"], item["chunk_name"], item["content"])
+    return embedded_text("unused", chunk)
 
 
 def _function(name: str, body_lines: int = 12) -> str:
@@ -93,10 +108,9 @@ async def test_reused_vectors_are_the_vectors_a_fresh_embedding_gives(
     service, root = _service(store, CountingEmbedder()), WorkspaceRoot.at(tmp_path)
     await service.index_workspace(root)
     await service.index_workspace(root, force=True)  # everything re-sent, every vector reused
-    reply = client.query.get(store.class_name, ["content"]).with_additional(["vector"]).with_limit(100).do()
-    stored = reply["data"]["Get"][store.class_name]
+    stored = _stored(client, store.class_name)
     assert len(stored) == 3
-    fresh = HashEmbedder(64).embed([item["content"] for item in stored])
+    fresh = HashEmbedder(64).embed([_embedded_text(item) for item in stored])
     for item, vector in zip(stored, fresh):
         assert np.array_equal(np.asarray(item["_additional"]["vector"], dtype=np.float32), np.asarray(vector, dtype=np.float32))
 
@@ -154,8 +168,7 @@ async def test_with_the_real_model_an_edit_re_embeds_one_chunk_and_reused_vector
     edited = await service.index_workspace(root)
     assert (edited.chunks_embedded, edited.chunks_reused) == (1, 5)
     assert len(model.texts) == 1 and "def function_2" in model.texts[0]
-    reply = client.query.get(store.class_name, ["content"]).with_additional(["vector"]).with_limit(100).do()
-    stored = reply["data"]["Get"][store.class_name]
-    fresh = model.model.embed([item["content"] for item in stored])
+    stored = _stored(client, store.class_name)
+    fresh = model.model.embed([_embedded_text(item) for item in stored])
     for item, vector in zip(stored, fresh):
         assert np.array_equal(np.asarray(item["_additional"]["vector"], dtype=np.float32), np.asarray(vector, dtype=np.float32))

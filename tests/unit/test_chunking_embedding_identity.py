@@ -11,9 +11,10 @@ import pytest
 from acolyte_lsp.config import EmbeddingSettings
 from acolyte_lsp.embedding import EmbedderError, HashEmbedder, NoEmbedder, make_embedder
 from acolyte_lsp.identity import chunk_uuid, workspace_id
+from acolyte_lsp.indexer import embedded_text
 from acolyte_lsp.models.acquire import packaged_model_folder
 from acolyte_lsp.models.profiles import DEFAULT_MODEL
-from acolyte_lsp.workspace.chunking import chunk_lines, language_of
+from acolyte_lsp.workspace.chunking import Chunk, chunk_lines, language_of
 
 
 def _text(n: int) -> str:
@@ -139,3 +140,18 @@ def test_workspace_id_is_stable_per_folder(tmp_path: Path) -> None:
     assert workspace_id(tmp_path / "one") == workspace_id(tmp_path / "one" / ".." / "one")
     assert workspace_id(tmp_path / "one") != workspace_id(tmp_path / "two")
     assert workspace_id(tmp_path / "one").startswith("one-")
+
+
+def test_a_definition_is_embedded_after_its_name_in_words() -> None:
+    method = Chunk(5, 9, "METHOD", "JSONDecoder.raw_decode [part 1/2]", "def raw_decode(self, s):\n    ...\n")
+    assert embedded_text("json/decoder.py", method) == "JSON Decoder raw decode\ndef raw_decode(self, s):\n    ...\n"
+
+
+def test_module_level_code_is_embedded_as_it_is() -> None:
+    imports = Chunk(1, 3, "MODULE", "imports", "import os\nimport re\n")
+    assert embedded_text("a.py", imports) == imports.content
+
+
+def test_the_embedded_text_does_not_depend_on_the_file_so_moved_code_keeps_its_vector() -> None:
+    function = Chunk(1, 2, "FUNCTION", "send_mail", "def send_mail():\n    pass\n")
+    assert embedded_text("a.py", function) == embedded_text("elsewhere/b.py", function)
