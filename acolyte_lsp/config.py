@@ -31,7 +31,7 @@ class SearchSettings:
 
     weaviate_batch_size: int = field(default=100, metadata={"min": 1})
     # Hybrid search: 0 ranks by keywords (BM25F) alone, 1 by vectors alone (chosen in BENCHMARKS.md).
-    alpha: float = field(default=0.25, metadata={"min": 0.0, "max": 1.0})
+    alpha: float = field(default=0.4, metadata={"min": 0.0, "max": 1.0})
 
 
 @dataclass(frozen=True)

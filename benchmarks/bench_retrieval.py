@@ -12,7 +12,7 @@ of the first chunk of the answer's file whose lines overlap the function.
 Reported: MRR@10, recall@1, recall@5, for vector-only search and for hybrid
 search at several alphas (0: keywords alone, 1: vectors alone), per embedder.
 
-  python benchmarks/bench_retrieval.py [--queries 400] [--embedders "hash;onnx"] [--context text|name|folder+name|path+name] [--chunk-lines 60]
+  python benchmarks/bench_retrieval.py [--queries 400] [--embedders "hash;onnx"] [--context text|name|words|folder+name|path+name] [--chunk-lines 60]
 """
 
 from __future__ import annotations
@@ -177,18 +177,15 @@ def _definition(chunk: Chunk) -> str:
     return "" if chunk.kind == "MODULE" else chunk.name.split(" [part ")[0]
 
 
-def _words(name: str) -> str:
-    """`JSONDecoder.raw_decode` → `JSON Decoder raw decode`."""
-    return " ".join(re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", name))
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_DEFAULT_TEXT = indexer.embedded_text
 
 
-CONTEXTS = {  # what each `--context` run embeds for a chunk
+CONTEXTS = {  # what each `--context` run embeds for a chunk (without: the indexer's, the name in words)
     "text": lambda rel_path, chunk: chunk.content,
     "name": lambda rel_path, chunk: "\n".join(filter(None, (_definition(chunk), chunk.content))),
-    "name-words": lambda rel_path, chunk: "\n".join(filter(None, (_words(_definition(chunk)), chunk.content))),
-    "words": lambda rel_path, chunk: "\n".join(
-        filter(None, (_words(_definition(chunk)), re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", chunk.content)))
-    ),
+    # the default, with camelCase in the code cut into words too
+    "words": lambda rel_path, chunk: _CAMEL_HUMP.sub(" ", _DEFAULT_TEXT(rel_path, chunk)),
     "folder+name": lambda rel_path, chunk: "\n".join(
         filter(None, (str(Path(rel_path).parent).replace(".", ""), _definition(chunk), chunk.content))
     ),
