@@ -137,10 +137,9 @@ def main() -> None:
             print(json.dumps(measure_one(args.child, args.chunks)))
         return
     specs = [s for s in args.embedders.split(";") if s]
-    from acolyte_lsp.embedding import make_embedder
-
-    for spec in specs:  # converts each model to ONNX once, so no measured process pays for it
-        make_embedder(parse_spec(spec))
+    for spec in specs:  # converts each model to ONNX once, so no measured process pays for it; in a child,
+        # as a child forked from a process holding a model inherits its peak RSS
+        subprocess.run([sys.executable, __file__, "--child", spec, "--chunks", "8"], capture_output=True, check=True, cwd=ROOT)
     proc, url = _start_server(0.0)
     try:
         for title, extra in (("embedding alone", []), ("indexing (discover, read, chunk, embed, insert)", ["--index-into", url])):
