@@ -140,6 +140,11 @@ def _fetch(name: str, file_name: str, destination: Path, required: bool, progres
     except urllib.error.HTTPError as err:
         if err.code == 404 and not required:
             return
+        if err.code == 404:
+            raise OSError(
+                f"{file_name}: HTTP 404, the repository has no such file (the ONNX runtime needs "
+                f"{', '.join(REQUIRED_FILES)}; embeddings.provider: sentence-transformers runs models without them)"
+            ) from err
         raise OSError(f"{file_name}: HTTP {err.code} {err.reason}") from err
     with response:
         total = int(response.headers["Content-Length"]) if response.headers.get("Content-Length") else None

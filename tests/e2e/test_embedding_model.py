@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import http.server
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from pytest_lsp import LanguageClient
 from acolyte_lsp.models.acquire import packaged_model_folder
 from acolyte_lsp.models.profiles import DEFAULT_MODEL
 from tests.files import write
+from tests.model_hub import ModelHub
 
 from .conftest import ended_progress, eventually, eventually_status, initialize, options
 
@@ -68,38 +66,13 @@ async def test_without_a_model_hashing_stands_in_and_the_user_is_told_once(
     assert [m for m in lsp.messages if m.type == types.MessageType.Warning] == [warning]
 
 
-class _ModelHub(http.server.BaseHTTPRequestHandler):
-    """The hub's file URLs for one repository, serving the packaged model's files."""
-
-    folder: Path
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        prefix = "/example/minilm/resolve/main/"
-        path = self.folder / self.path[len(prefix):] if self.path.startswith(prefix) else None
-        if path is None or not path.is_file():
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(path.stat().st_size))
-        self.end_headers()
-        with path.open("rb") as f:
-            shutil.copyfileobj(f, self.wfile)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def model_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A loopback hub, and downloads allowed, for the server the `lsp` fixture starts next."""
-    _ModelHub.folder = packaged_model_folder(DEFAULT_MODEL)  # type: ignore[assignment]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ModelHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    yield
-    server.shutdown()
+    """A loopback hub serving the packaged model as example/minilm, for the server `lsp` starts next."""
+    with ModelHub("example/minilm", packaged_model_folder(DEFAULT_MODEL)) as hub:  # type: ignore[arg-type]
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.delenv("HF_HUB_OFFLINE")
+        yield
 
 
 async def test_a_model_from_the_hub_downloads_once_with_progress(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +10,16 @@ from pathlib import Path
 import weaviate
 
 from acolyte_lsp.identity import workspace_id
+from acolyte_lsp.models.acquire import packaged_model_folder
+from acolyte_lsp.models.profiles import DEFAULT_MODEL
 from acolyte_lsp.store import queries
+from tests.model_hub import ModelHub
 
 
-def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "acolyte_lsp", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+        [sys.executable, "-m", "acolyte_lsp", *args], capture_output=True, text=True, timeout=120, cwd=cwd,
+        env=None if env is None else os.environ | env,
     )
 
 
@@ -50,6 +55,22 @@ def test_index_without_a_model_warns_once_on_stderr_and_indexes_with_hashing(
     assert done.stderr.count("hashing embedder") == 1
     assert "warning: acolyte-lsp indexes with the hashing embedder" in done.stderr
     assert "embedder: hash:" in done.stdout
+
+
+def test_index_downloads_a_hub_model_once_with_a_progress_line(weaviate_url: str, class_name: str, tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    _workspace(tmp_path / "repo", class_name)
+    with (tmp_path / "repo" / ".acolyte").open("a") as settings:
+        settings.write(f"embeddings:\n  model: example/minilm\n  cache_dir: {tmp_path / 'models'}\n")
+    with ModelHub("example/minilm", packaged_model_folder(DEFAULT_MODEL)) as hub:  # type: ignore[arg-type]
+        online = {"HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0"}
+        done = _run("index", str(tmp_path / "repo"), "--url", weaviate_url, env=online)
+        asked = len(hub.requests)
+        again = _run("index", str(tmp_path / "repo"), "--url", weaviate_url, "--force", env=online)
+    assert done.returncode == 0, done.stderr
+    assert "Downloading example/minilm: model.safetensors" in done.stderr and "Embedding model ready" in done.stderr
+    assert "embedder: onnx:example/minilm:int8:" in done.stdout
+    assert again.returncode == 0 and "Downloading" not in again.stderr and len(hub.requests) == asked
 
 
 def test_second_index_finds_nothing_to_send(weaviate_url: str, class_name: str, tmp_path: Path) -> None:

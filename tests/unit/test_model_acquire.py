@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from acolyte_lsp.models.acquire import (
     resolve_model,
 )
 from acolyte_lsp.models.profiles import DEFAULT_MODEL
+from tests.model_hub import ModelHub
 
 FILES = {
     "config.json": b'{"model_type": "bert"}',
@@ -25,37 +24,11 @@ FILES = {
 }
 
 
-class _Hub(http.server.BaseHTTPRequestHandler):
-    """Answers /{org}/{name}/resolve/main/{file} as the Hugging Face hub does; can cut a file short."""
-
-    requests: list[str] = []
-    truncate: str | None = None
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        type(self).requests.append(self.path)
-        prefix = "/org/tiny/resolve/main/"
-        body = FILES.get(self.path[len(prefix):]) if self.path.startswith(prefix) else None
-        if body is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if self.path.endswith(str(type(self).truncate)) else body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Hub]]:
-    _Hub.requests, _Hub.truncate = [], None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
-    yield _Hub
-    server.shutdown()
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelHub]:
+    with ModelHub("org/tiny", FILES) as served:
+        monkeypatch.setenv("HF_ENDPOINT", served.url)
+        yield served
 
 
 def test_a_local_folder_is_used_as_it_is(tmp_path: Path) -> None:
@@ -78,7 +51,7 @@ def test_the_default_model_comes_from_its_package_without_network(tmp_path: Path
     assert resolve_model("all-MiniLM-L6-v2", tmp_path, allow_download=False) == folder  # the short name too
 
 
-def test_a_hub_model_downloads_once_with_progress(tmp_path: Path, hub: type[_Hub]) -> None:
+def test_a_hub_model_downloads_once_with_progress(tmp_path: Path, hub: ModelHub) -> None:
     seen: list[tuple[str, int, int | None]] = []
     folder = resolve_model("org/tiny", tmp_path, True, lambda f, done, total: seen.append((f, done, total)))
     assert (folder / "model.safetensors").read_bytes() == FILES["model.safetensors"]
@@ -89,7 +62,7 @@ def test_a_hub_model_downloads_once_with_progress(tmp_path: Path, hub: type[_Hub
     assert len(hub.requests) == asked
 
 
-def test_a_download_cut_short_leaves_nothing_that_looks_like_a_model(tmp_path: Path, hub: type[_Hub]) -> None:
+def test_a_download_cut_short_leaves_nothing_that_looks_like_a_model(tmp_path: Path, hub: ModelHub) -> None:
     hub.truncate = "model.safetensors"
     with pytest.raises(ModelUnavailableError, match="could not be downloaded.*stopped at 150000 of 300000 bytes"):
         resolve_model("org/tiny", tmp_path, allow_download=True)
@@ -98,8 +71,8 @@ def test_a_download_cut_short_leaves_nothing_that_looks_like_a_model(tmp_path: P
     assert resolve_model("org/tiny", tmp_path, allow_download=True).is_dir()  # and a later try succeeds
 
 
-def test_a_model_missing_from_the_hub_is_a_clear_error(tmp_path: Path, hub: type[_Hub]) -> None:
-    with pytest.raises(ModelUnavailableError, match=r"'org/other' could not be downloaded .*config.json: HTTP 404"):
+def test_a_model_missing_from_the_hub_is_a_clear_error(tmp_path: Path, hub: ModelHub) -> None:
+    with pytest.raises(ModelUnavailableError, match=r"'org/other' could not be downloaded .*config.json: HTTP 404.*provider: sentence-transformers"):
         resolve_model("org/other", tmp_path, allow_download=True)
 
 
