@@ -16,6 +16,7 @@ import os
 import shutil
 import struct
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from .onnx_graph import EncoderConfig, ModelFormatError, build_encoder_graph
 BUILD_VERSION = 1  # bump when the built graphs change: cached ones are then rebuilt
 QUANTIZATIONS = ("int8", "none")
 log = logging.getLogger(__name__)
+# onnxruntime's optimiser leaves a temporary folder to the garbage collector, which removes it
+# with a ResourceWarning on the user's terminal; the folder is removed all the same.
+warnings.filterwarnings("ignore", message=r"Implicitly cleaning up <TemporaryDirectory", category=ResourceWarning)
 
 
 def _weights_fingerprint(path: Path) -> str:
