@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import weaviate
 
-from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.config import EmbeddingSettings, WeaviateSettings
+from acolyte_lsp.embedding import load_embedder
 from acolyte_lsp.store.client import connect
 from tests.weaviate_server import WeaviateTestServer
 
@@ -24,6 +25,12 @@ os.environ.setdefault("ACOLYTE_MODEL_CACHE", str(Path(__file__).resolve().parent
 needs_test_server = pytest.mark.skipif(
     bool(REAL_WEAVIATE_URL), reason="injects faults, which only the protocol test server can do"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _default_model_converted() -> None:
+    """Convert the default model to ONNX before any test starts a server that needs it (once per cache)."""
+    load_embedder(EmbeddingSettings())
 
 
 @pytest.fixture

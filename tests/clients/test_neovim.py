@@ -25,10 +25,13 @@ local function finish()
   vim.cmd("qa!")
 end
 local ended = false
+local indexing = {}  -- tokens of "Indexing workspace" progress (others, e.g. "Embedding model", may come first)
 vim.api.nvim_create_autocmd("LspProgress", {
   callback = function(ev)
-    local value = ev.data.params.value
-    if value.kind == "end" then ended = true; out.progress_end = value.message end
+    local params = ev.data.params
+    local value = params.value
+    if value.kind == "begin" and value.title == "Indexing workspace" then indexing[params.token] = true end
+    if value.kind == "end" and indexing[params.token] then ended = true; out.progress_end = value.message end
   end,
 })
 local ok, err = pcall(function()
