@@ -147,7 +147,8 @@ def _scores(ranks: list[int | None]) -> tuple[float, float, float]:
 
 
 async def _measure(
-    url: str, tree: Path, queries: list[Query], embeddings: EmbeddingSettings, number: int, chunk_lines: int
+    url: str, tree: Path, queries: list[Query], embeddings: EmbeddingSettings, number: int, chunk_lines: int,
+    embedder: Embedder | None = None,
 ) -> list[tuple[str, tuple[float, float, float], float]]:
     settings = Settings(
         search=SearchSettings(weaviate_batch_size=200),
@@ -155,7 +156,7 @@ async def _measure(
         weaviate=WeaviateSettings(url=url, class_name=f"Bench{number}", read_timeout_s=600),
         embeddings=embeddings,
     )
-    embedder: Embedder = make_embedder(settings.embeddings)
+    embedder = embedder or make_embedder(settings.embeddings)
     store = await ChunkStore.open(settings, Metrics())
     root = WorkspaceRoot.at(tree)
     summary = await IndexingService(settings, store, embedder, lambda e: None, Metrics(), None).index_workspace(root)
@@ -198,6 +199,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--embedders", default="hash;onnx", help="';'-separated specs (benchmarks/embedder_specs.py)")
     parser.add_argument("--context", choices=sorted(CONTEXTS), help="embed each chunk with this context (default: the indexer's)")
+    parser.add_argument("--model2vec", help="also a model2vec static model folder (benchmarks/static_embedder.py)")
     parser.add_argument("--chunk-lines", type=int, default=IndexingSettings().chunk_lines, help="indexing.chunk_lines")
     args = parser.parse_args()
     if args.context:
@@ -212,8 +214,14 @@ def main() -> None:
         try:
             print("| embedder | search | MRR@10 | recall@1 | recall@5 | ms per query |")
             print("|---|---|---|---|---|---|")
-            for number, (spec, embeddings) in enumerate(parse_specs(args.embedders)):
-                for label, (mrr, r1, r5), seconds in asyncio.run(_measure(url, tree, sample, embeddings, number, args.chunk_lines)):
+            runs = [(spec, embeddings, None) for spec, embeddings in parse_specs(args.embedders)]
+            if args.model2vec:
+                from benchmarks.static_embedder import StaticEmbedder
+
+                runs.append((f"model2vec {Path(args.model2vec).name}", EmbeddingSettings(), StaticEmbedder(args.model2vec)))
+            for number, (spec, embeddings, given) in enumerate(runs):
+                measured = asyncio.run(_measure(url, tree, sample, embeddings, number, args.chunk_lines, given))
+                for label, (mrr, r1, r5), seconds in measured:
                     print(f"| {spec} | {label} | {mrr:.3f} | {r1:.3f} | {r5:.3f} | {seconds * 1000:.0f} |", flush=True)
         finally:
             proc.kill()
