@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import weaviate
 
-from acolyte_lsp.config import IndexingSettings, Settings, WeaviateSettings
+from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, Settings, WeaviateSettings
 from acolyte_lsp.indexer import WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.chunk_store import ChunkStore
@@ -48,16 +48,19 @@ def test_two_servers_indexing_one_shared_workspace_at_once_converge_without_dupl
     write(clone_a, {f"src/m{i}.py": lines(f"m{i}", 40) for i in range(40)})
     (clone_a / ".acolyte").write_text(
         f"weaviate:\n  class_name: {class_name}\nindexing:\n  workspace_id: team-repo\n  chunk_lines: 10\n  chunk_overlap: 2\n"
-        "search:\n  weaviate_batch_size: 25\n"
+        "search:\n  weaviate_batch_size: 25\nembeddings:\n  provider: hash\n"  # two at once: the cores are Weaviate's
     )
     shutil.copytree(clone_a, clone_b)
     command = [sys.executable, "-m", "acolyte_lsp", "index", "--url", weaviate_url]
     runs = [subprocess.Popen([*command[:4], str(clone), *command[4:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for clone in (clone_a, clone_b)]
     for run in runs:
-        run.communicate(timeout=180)
-        assert run.returncode == 0
-    settings = Settings(indexing=IndexingSettings(workspace_id="team-repo", chunk_lines=10, chunk_overlap=2))
+        _, errors = run.communicate(timeout=180)
+        assert run.returncode == 0, errors.decode(errors="replace")
+    settings = Settings(
+        indexing=IndexingSettings(workspace_id="team-repo", chunk_lines=10, chunk_overlap=2),
+        embeddings=EmbeddingSettings(provider="hash"),
+    )
     for clone in (clone_a, clone_b):  # identical clones: one index, every chunk once
         assert_converged(client, class_name, WorkspaceRoot.at(clone, "team-repo"), settings)
     # The clones part ways; the last to index wins, and nothing of the other lingers.
@@ -68,5 +71,5 @@ def test_two_servers_indexing_one_shared_workspace_at_once_converge_without_dupl
     for run in runs:
         run.communicate(timeout=180)
     last = subprocess.run([*command[:4], str(clone_b), *command[4:]], capture_output=True, text=True, timeout=180)
-    assert last.returncode == 0
+    assert last.returncode == 0, last.stderr
     assert_converged(client, class_name, WorkspaceRoot.at(clone_b, "team-repo"), settings)
