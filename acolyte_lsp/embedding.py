@@ -129,10 +129,6 @@ class LoadedEmbedder:
     embedder: Embedder
     warning: str | None = None
 
-    @property
-    def description(self) -> str:
-        return self.embedder.identity or "Weaviate's vectorizer module"
-
 
 def _cache_dir(settings: EmbeddingSettings) -> Path:
     from .models.acquire import default_cache_dir

@@ -105,10 +105,6 @@ class OnnxEmbedder:
         return self._dimensions
 
     @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
-
-    @property
     def identity(self) -> str:
         feeding = hashlib.sha256(f"{self._query_prefix}\0{self._document_prefix}".encode()).hexdigest()[:8]
         return f"onnx:{self._name}:{self._quantize}:{self._pooling}:{self._max_tokens}:{feeding}:{BUILD_VERSION}"

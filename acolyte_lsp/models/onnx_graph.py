@@ -102,12 +102,12 @@ class _Graph:
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
-        self._weights = weights
+        self.weights = weights
         self._count = 0
 
     def weight(self, name: str, transpose: bool = False) -> str:
         try:
-            array = self._weights[name]
+            array = self.weights[name]
         except KeyError:
             raise ModelFormatError(f"the weights have no tensor {name!r}") from None
         return self.const(np.ascontiguousarray(array.T if transpose else array), name)
@@ -143,7 +143,9 @@ def build_encoder_graph(folder: Path, pooling: str, normalize: bool) -> bytes:
     hidden, heads = config.hidden_size, config.num_heads
     head_size = hidden // heads
     eps = config.layer_norm_eps
-    i64 = lambda *values: g.const(np.array(values, dtype=np.int64), "i")  # noqa: E731 - small shape constants
+
+    def i64(*values: int) -> str:  # small shape and axis constants
+        return g.const(np.array(values, dtype=np.int64), "i")
 
     # Embeddings: words + positions + token type 0 (single-segment inputs), then layer norm.
     words = g.op("Gather", g.weight("embeddings.word_embeddings.weight"), "input_ids")
@@ -152,7 +154,7 @@ def build_encoder_graph(folder: Path, pooling: str, normalize: bool) -> bytes:
     offset = g.const(np.array(config.position_offset, dtype=np.int64), "offset")
     positions = g.op("Range", offset, g.op("Add", length, offset), scalar_one)
     position_vectors = g.op("Gather", g.weight("embeddings.position_embeddings.weight"), positions)
-    token_types = g._weights.get("embeddings.token_type_embeddings.weight")
+    token_types = g.weights.get("embeddings.token_type_embeddings.weight")
     summed = g.op("Add", words, position_vectors)
     if token_types is not None:
         summed = g.op("Add", summed, g.const(token_types[0], "token_type0"))
