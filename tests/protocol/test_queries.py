@@ -231,3 +231,15 @@ def test_hybrid_search_finds_a_chunk_by_its_name_and_keeps_the_filters(client: w
     assert all(h.chunk_name != "compute_invoice_total" for h in other)
     only_b = queries.search_chunks(client, class_name, "ws", 5, vector=far, text="invoice total", path_prefix="src/b", alpha=0.5)
     assert only_b and all(h.file_path == "src/b.py" for h in only_b)
+
+
+def test_a_definitions_name_weighs_double_in_keyword_search(client: weaviate.Client, class_name: str) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, _ = chunk_objects(2)
+    objects[0].update(content="def render(page):\n    return draw(page, 'invoice', 'invoice', 'invoice')\n", chunk_name="render")
+    objects[1].update(content="def compute(lines):\n    return sum(line.amount for line in lines)\n", chunk_name="invoice_total")
+    uuids = [chunk_uuid("ws", "src/a.py", o["start_line"], o["end_line"], o["content"]) for o in objects]
+    _insert(client, class_name, objects, vectors, uuids)
+    # Once in a name (boost 2) outranks three times in another chunk's text; unboosted it would not.
+    hits = queries.search_chunks(client, class_name, "ws", 2, vectors[0], "invoice", alpha=0.0)  # keywords alone
+    assert [h.chunk_name for h in hits] == ["invoice_total", "render"]
