@@ -16,6 +16,7 @@ from typing import TextIO
 from . import __version__
 from .config import Settings, json_schema, load_settings, redacted
 from .controller import Controller, Notice, SetupStep, State
+from .downloads import progress_text
 from .embedded_choice import Answer
 from .identity import root_name
 from .indexer import EventSink, FileFailed, FileNotIndexed, IndexEvent, IndexFinished, IndexProgress, IndexStarted, IndexSummary
@@ -231,7 +232,8 @@ def _embedded_command(path: Path, action: str) -> int:
 
         def downloaded(done: int, total: int | None) -> None:
             if total:
-                bar(SetupStep(f"Downloading Weaviate Embedded: {done / 1e6:.1f} of {total / 1e6:.1f} MB", done * 100 // total))
+                percentage, size = progress_text(done, total)
+                bar(SetupStep(f"Downloading Weaviate Embedded: {size}", percentage))
 
         try:
             binary = embedded.fetch(downloaded)

@@ -21,6 +21,7 @@ from typing import Any
 
 from .changes import Batch, ChangeKind
 from .config import Settings
+from .downloads import progress_text
 from .embedded_choice import Answer, embedded_always, embedded_may_be_offered
 from .embedding import Embedder, EmbedderError, load_embedder
 from .indexer import (
@@ -312,11 +313,10 @@ class Controller:
 
         def downloaded(done: int, total: int | None) -> None:
             nonlocal last_percentage
-            percentage = None if not total else min(100, done * 100 // total)
+            percentage, size = progress_text(done, total)
             if percentage is not None and percentage == last_percentage:
                 return
             last_percentage = percentage if percentage is not None else last_percentage
-            size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
             loop.call_soon_threadsafe(self._on_setup, SetupStep(f"Downloading Weaviate Embedded: {size}", percentage))
 
         if await asyncio.to_thread(embedded.answering):

@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from ..downloads import content_length, save_response
 from .profiles import DEFAULT_MODEL, canonical_name
 
 REQUIRED_FILES = ("config.json", "tokenizer.json", "model.safetensors")
@@ -147,14 +148,9 @@ def _fetch(name: str, file_name: str, destination: Path, required: bool, progres
             ) from err
         raise OSError(f"{file_name}: HTTP {err.code} {err.reason}") from err
     with response:
-        total = int(response.headers["Content-Length"]) if response.headers.get("Content-Length") else None
+        total = content_length(response.headers.get("Content-Length"))
         destination.parent.mkdir(parents=True, exist_ok=True)
-        done = 0
-        with destination.open("wb") as out:
-            while block := response.read(_CHUNK):
-                out.write(block)
-                done += len(block)
-                if progress is not None:
-                    progress(file_name, done, total)
+        report = (lambda done, total: progress(file_name, done, total)) if progress else (lambda done, total: None)
+        done = save_response(response, total, destination, report, _CHUNK)
     if total is not None and done != total:
         raise OSError(f"{file_name}: the download stopped at {done} of {total} bytes")

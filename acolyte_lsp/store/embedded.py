@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import WeaviateSettings
+from ..downloads import content_length, save_response
 from .errors import EmbeddedWeaviateError
 
 GITHUB_RELEASES = "https://github.com/weaviate/weaviate/releases/download/"
@@ -125,15 +126,10 @@ class EmbeddedWeaviate:
         self.options.binary_dir.mkdir(parents=True, exist_ok=True)
         archive = self.options.binary_dir / f".acolyte-download-{os.getpid()}{'.zip' if url.endswith('.zip') else '.tar.gz'}"
         try:
-            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as reply, archive.open("wb") as out:
-                length = reply.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                done = 0
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as reply:
+                total = content_length(reply.headers.get("Content-Length"))
                 progress(0, total)
-                while chunk := reply.read(DOWNLOAD_CHUNK):
-                    out.write(chunk)
-                    done += len(chunk)
-                    progress(done, total)
+                done = save_response(reply, total, archive, progress, DOWNLOAD_CHUNK)
             if total is not None and done != total:
                 raise EmbeddedWeaviateError(self.options.version, str(self.binary),
                                             f"the download of {url} ended after {done:,} of {total:,} bytes")
