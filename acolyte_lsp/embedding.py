@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .config import EmbeddingSettings
+from .downloads import progress_text
 
 if TYPE_CHECKING:
     from .models.acquire import DownloadProgress
@@ -53,6 +54,12 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> list[float] | None:
         """The vector to search with, or None when Weaviate embeds the query (nearText)."""
         ...
+
+
+def identifier_words(identifier: str) -> list[str]:
+    """`JSONDecoder.raw_decode` → JSON, Decoder, raw, decode: the words of an identifier, as the hashing
+    embedder splits them and as a language model reads them best."""
+    return _CAMEL.findall(identifier)
 
 
 @functools.lru_cache(maxsize=1 << 13)  # a few MiB: the common identifiers, not every one
@@ -152,11 +159,10 @@ def _download_steps(name: str, progress: SetupProgress | None) -> DownloadProgre
     last: dict[str, int | None] = {}
 
     def report(file_name: str, done: int, total: int | None) -> None:
-        percentage = None if not total else min(100, done * 100 // total)
+        percentage, size = progress_text(done, total)
         if file_name in last and (percentage is None or percentage == last[file_name]):
             return
         last[file_name] = percentage
-        size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
         progress(f"Downloading {name}: {file_name}, {size}", percentage)
 
     return report
@@ -222,9 +228,8 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.provider == "onnx":
         return _model_embedder(settings, None)
     if settings.provider == "sentence-transformers":
-        from .models.st_embedder import SentenceTransformerEmbedder
-
         from .models.profiles import canonical_name
+        from .models.st_embedder import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(canonical_name(settings.model), str(_model_folder(settings, None)))
     raise EmbedderError(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import IndexingSettings, Settings
-from .embedding import Embedder, vector_key
+from .embedding import Embedder, identifier_words, vector_key
 from .identity import chunk_uuid, workspace_id
 from .metrics import Metrics
 from .vectors import Float32Vector, VectorError, to_float32
@@ -51,7 +50,6 @@ _UNREACHABLE = {ErrorType.CONNECTION, ErrorType.TIMEOUT}
 # Bumped when the chunker cuts the same text differently, so stored files are re-sent.
 CHUNKER_VERSION = "1"
 EMBEDDED_TEXT_VERSION = "2"  # bump when embedded_text changes: every file is then sent (and embedded) again
-_IDENTIFIER_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
 def chunking_options(indexing: IndexingSettings) -> ChunkingOptions:
@@ -70,11 +68,6 @@ def stored_file_hash(content_hash: str, options: ChunkingOptions, redact: bool, 
     return hashlib.sha256(f"{content_hash}:{cut}".encode()).hexdigest()
 
 
-def _words(identifier: str) -> str:
-    """`JSONDecoder.raw_decode` → `JSON Decoder raw decode`: words a language model knows."""
-    return " ".join(_IDENTIFIER_WORDS.findall(identifier))
-
-
 def embedded_text(rel_path: str, chunk: Chunk) -> str:
     """What the embedder reads for a chunk: its definition's name as words, then its text.
 
@@ -85,7 +78,7 @@ def embedded_text(rel_path: str, chunk: Chunk) -> str:
     """
     if chunk.kind == "MODULE":  # "imports", "lines 44-58": no name worth reading
         return chunk.content
-    return f"{_words(chunk.name.split(' [part ')[0])}\n{chunk.content}"
+    return f"{' '.join(identifier_words(chunk.name.split(' [part ')[0]))}\n{chunk.content}"
 
 
 def _has_work(group: list[SourceFile], cached_hashes: dict[str, str]) -> bool:
