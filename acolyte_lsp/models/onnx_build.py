@@ -10,7 +10,6 @@ everything it depends on, so later starts only load it.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -72,7 +71,6 @@ def onnx_model_for(
         if quantize == "int8":
             final = staging / "int8.onnx"
             _quantise(optimised, final)
-        (staging / "build.json").write_text(json.dumps({"source": str(folder), "quantize": quantize}), encoding="utf-8")
         os.replace(final, target)  # atomic: a half-written model is never found
         return target
     finally:
