@@ -69,6 +69,8 @@ def test_index_downloads_a_hub_model_once_with_a_progress_line(weaviate_url: str
         again = _run("index", str(tmp_path / "repo"), "--url", weaviate_url, "--force", env=online)
     assert done.returncode == 0, done.stderr
     assert "Downloading example/minilm: model.safetensors" in done.stderr and "Embedding model ready" in done.stderr
+    assert "Preparing example/minilm for ONNX Runtime (once)" in done.stderr
+    assert "ResourceWarning" not in done.stderr  # onnxruntime's optimiser leaves its temporary folder to the GC
     assert "embedder: onnx:example/minilm:int8:" in done.stdout
     assert again.returncode == 0 and "Downloading" not in again.stderr and len(hub.requests) == asked
 
