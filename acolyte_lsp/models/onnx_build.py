@@ -38,9 +38,9 @@ def _weights_fingerprint(path: Path) -> str:
     return hashlib.sha256(head + header + str(path.stat().st_size).encode()).hexdigest()
 
 
-def build_key(folder: Path, pooling: str, normalize: bool, quantize: str) -> str:
+def build_key(folder: Path, pooling: str, quantize: str) -> str:
     config = (folder / "config.json").read_bytes()
-    parts = [str(BUILD_VERSION), pooling, str(normalize), quantize, hashlib.sha256(config).hexdigest(),
+    parts = [str(BUILD_VERSION), pooling, quantize, hashlib.sha256(config).hexdigest(),
              _weights_fingerprint(folder / "model.safetensors")]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
 
@@ -48,7 +48,6 @@ def build_key(folder: Path, pooling: str, normalize: bool, quantize: str) -> str
 def onnx_model_for(
     folder: Path,
     pooling: str,
-    normalize: bool,
     quantize: str,
     cache_dir: Path,
     on_build: Callable[[], None] | None = None,
@@ -56,7 +55,7 @@ def onnx_model_for(
     """The cached ONNX file for the model in `folder`, built first when missing (`on_build` is told)."""
     if quantize not in QUANTIZATIONS:
         raise ModelFormatError(f"embeddings.quantize {quantize!r} is not one of {', '.join(QUANTIZATIONS)}")
-    target = cache_dir / "onnx" / build_key(folder, pooling, normalize, quantize) / "model.onnx"
+    target = cache_dir / "onnx" / build_key(folder, pooling, quantize) / "model.onnx"
     if target.is_file():
         return target
     if on_build is not None:
@@ -65,7 +64,7 @@ def onnx_model_for(
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
         plain = staging / "plain.onnx"
-        plain.write_bytes(build_encoder_graph(folder, pooling, normalize))
+        plain.write_bytes(build_encoder_graph(folder, pooling))
         optimised = _optimise(plain, EncoderConfig.from_folder(folder), staging / "optimised.onnx")
         final = optimised
         if quantize == "int8":

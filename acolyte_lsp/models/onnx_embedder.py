@@ -89,7 +89,7 @@ class OnnxEmbedder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self._max_tokens)
 
-        model_path = onnx_model_for(folder, self._pooling, True, options.quantize, cache_dir, on_build)
+        model_path = onnx_model_for(folder, self._pooling, options.quantize, cache_dir, on_build)
         session_options = onnxruntime.SessionOptions()
         session_options.intra_op_num_threads = options.threads or min(4, os.cpu_count() or 1)
         session_options.inter_op_num_threads = 1

