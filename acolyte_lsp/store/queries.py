@@ -6,7 +6,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..display import brief
+
 import weaviate
+
+from . import graphql
+from .graphql import Hybrid
 
 QUERY_MAXIMUM_RESULTS = 10_000  # Weaviate's default cap on limit + offset of a query
 _KEYS_PER_QUERY = 400  # Equal filters in one Or: a GraphQL query of some 40 KB
@@ -92,8 +97,7 @@ def delete_path_chunks(client: weaviate.Client, class_name: str, workspace: str,
 
 def vector_size(client: weaviate.Client, class_name: str) -> int | None:
     """Length of the vectors the class already holds (None when it holds none)."""
-    reply = client.query.get(class_name, ["file_path"]).with_additional(["vector"]).with_limit(1).do()
-    _raise_graphql_errors(reply)
+    reply = _ask(client, graphql.get(class_name, ["file_path"], limit=1, additional=["vector"]))
     items = ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []
     vector = (items[0].get("_additional") or {}).get("vector") if items else None
     return len(vector) if vector else None
@@ -101,10 +105,7 @@ def vector_size(client: weaviate.Client, class_name: str) -> int | None:
 
 def count_chunks(client: weaviate.Client, class_name: str, workspace: str) -> int:
     """How many chunks of `workspace` Weaviate holds."""
-    reply = (
-        client.query.aggregate(class_name).with_where(_equal("workspace", workspace)).with_meta_count().do()
-    )
-    _raise_graphql_errors(reply)
+    reply = _ask(client, graphql.aggregate(class_name, "meta { count }", where_filter=_equal("workspace", workspace)))
     groups = ((reply.get("data") or {}).get("Aggregate") or {}).get(class_name) or []
     return int(groups[0]["meta"]["count"]) if groups else 0
 
@@ -113,11 +114,7 @@ def _walk_class(client: weaviate.Client, class_name: str, properties: list[str])
     """Every object of the class with `properties`, page by page through the cursor API (`after`)."""
     after: str | None = None
     while True:
-        query = client.query.get(class_name, properties).with_additional(["id"]).with_limit(_PAGE_SIZE)
-        if after is not None:
-            query = query.with_after(after)
-        reply = query.do()
-        _raise_graphql_errors(reply)
+        reply = _ask(client, graphql.get(class_name, properties, limit=_PAGE_SIZE, after=after, additional=["id"]))
         page = ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []
         yield from page
         if len(page) < _PAGE_SIZE:
@@ -184,15 +181,8 @@ def _files_from_chunks(client: weaviate.Client, class_name: str, workspace: str,
 
 def _grouped_by_file(client: weaviate.Client, class_name: str, where: dict[str, Any], fields: str) -> list[dict[str, Any]]:
     """One Aggregate over the chunks matching `where`, a group per file."""
-    reply = (
-        client.query.aggregate(class_name)
-        .with_where(where)
-        .with_group_by_filter(["file_path"])
-        .with_fields(fields)
-        .with_limit(_MAX_FILE_GROUPS)
-        .do()
-    )
-    _raise_graphql_errors(reply)
+    query = graphql.aggregate(class_name, fields, where_filter=where, group_by="file_path", limit=_MAX_FILE_GROUPS)
+    reply = _ask(client, query)
     return list(((reply.get("data") or {}).get("Aggregate") or {}).get(class_name) or [])
 
 
@@ -262,25 +252,23 @@ def search_chunks(
     if language:
         filters.append(_equal("language", language))
     properties = ["file_path", "start_line", "end_line", "chunk_name", "chunk_type", "language", "content"]
-    query = client.query.get(class_name, properties)
+    shape: dict[str, Any] = {}
     if alpha is not None and text:
-        query = query.with_hybrid(query=text, vector=vector, alpha=alpha, properties=list(HYBRID_PROPERTIES))
+        shape["hybrid"] = Hybrid(query=text, alpha=alpha, properties=HYBRID_PROPERTIES, vector=vector)
         additional = "score"
     elif vector is not None:
-        query = query.with_near_vector({"vector": vector})
+        shape["near_vector"] = vector
         additional = "distance"
     elif text is not None:
-        query = query.with_near_text({"concepts": [text]})
+        shape["near_text"] = text
         additional = "distance"
     else:
         raise ValueError("search needs a vector or a text")
-    reply = (
-        query.with_where(filters[0] if len(filters) == 1 else _and(*filters))
-        .with_limit(query_limit)
-        .with_additional([additional])
-        .do()
+    where = filters[0] if len(filters) == 1 else _and(*filters)
+    reply = _ask(
+        client,
+        graphql.get(class_name, properties, where_filter=where, limit=query_limit, additional=[additional], **shape),
     )
-    _raise_graphql_errors(reply)
     hits: list[SearchHit] = []
     for item in ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []:
         if exact_prefix is not None and not str(item.get("file_path", "")).startswith(exact_prefix):
@@ -307,14 +295,14 @@ def vectors_by_key(client: weaviate.Client, class_name: str, workspace: str, key
     for start in range(0, len(keys), _KEYS_PER_QUERY):
         batch = keys[start : start + _KEYS_PER_QUERY]
         wanted = {"operator": "Or", "operands": [_equal("vector_key", key) for key in batch]}
-        reply = (
-            client.query.get(class_name, ["vector_key"])
-            .with_where(_and(_equal("workspace", workspace), wanted))
-            .with_additional(["vector"])
-            .with_limit(min(QUERY_MAXIMUM_RESULTS, 2 * len(batch)))  # a text may sit in several chunks
-            .do()
+        query = graphql.get(
+            class_name,
+            ["vector_key"],
+            where_filter=_and(_equal("workspace", workspace), wanted),
+            limit=min(QUERY_MAXIMUM_RESULTS, 2 * len(batch)),  # a text may sit in several chunks
+            additional=["vector"],
         )
-        _raise_graphql_errors(reply)
+        reply = _ask(client, query)
         for item in ((reply.get("data") or {}).get("Get") or {}).get(class_name) or []:
             vector = (item.get("_additional") or {}).get("vector")
             if item.get("vector_key") and vector:
@@ -323,10 +311,30 @@ def vectors_by_key(client: weaviate.Client, class_name: str, workspace: str, key
 
 
 class QueryError(Exception):
-    """Weaviate answered a GraphQL query with errors."""
+    """Weaviate answered a GraphQL query with errors (their messages, never the query)."""
 
 
-def _raise_graphql_errors(reply: dict[str, Any]) -> None:
+def _ask(client: weaviate.Client, query: str) -> dict[str, Any]:
+    """Send one GraphQL query; Weaviate's errors become a `QueryError`."""
+    reply = client.query.raw(query)
+    if not isinstance(reply, dict):
+        raise QueryError("Weaviate's GraphQL reply is not an object")
     errors = reply.get("errors")
     if errors:
-        raise QueryError("; ".join(str(e.get("message", e)) for e in errors))
+        raise QueryError(graphql_error_text(errors))
+    return reply
+
+
+def graphql_error_text(errors: Any) -> str:
+    """Weaviate's GraphQL errors as one short line each.
+
+    A syntax error's message goes on with the query's text under a caret (the whole
+    query, vectors included); only its first line says what went wrong.
+    """
+    items = errors if isinstance(errors, list) else [errors]
+    lines = []
+    for error in items[:3]:
+        message = error.get("message", error) if isinstance(error, dict) else error
+        lines.append(brief(str(message).strip().split("\n", 1)[0]))
+    more = f" (and {len(items) - 3} more)" if len(items) > 3 else ""
+    return "; ".join(lines) + more

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +19,63 @@ from .state import QUERY_MAXIMUM_RESULTS, WeaviateError, WeaviateState, capitali
 DEFAULT_LIMIT = 10  # Weaviate's QUERY_DEFAULTS_LIMIT
 
 _TOKEN = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
+    r'\s*(?:(?P<string>")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
     r"|(?P<name>[_A-Za-z][_0-9A-Za-z]*)|(?P<punct>[{}()\[\]:,$!=]))"
 )
 
 
 class GraphQLError(Exception):
     """A query Weaviate would refuse; becomes an entry of the response's `errors`."""
+
+
+_SIMPLE_ESCAPES = {'"': '"', "/": "/", "\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _syntax_error(text: str, pos: int, description: str) -> GraphQLError:
+    """Weaviate's (graphql-go's) syntax error: `Syntax Error GraphQL request (line:column) …` and the source line."""
+    before = text[:pos]
+    line = before.count("\n") + 1
+    column = pos - (before.rfind("\n") + 1) + 1
+    source_line = text.split("\n")[line - 1]
+    return GraphQLError(f"Syntax Error GraphQL request ({line}:{column}) {description}\n\n{line}: {source_line}\n")
+
+
+def _char_code(char: str) -> str:
+    code = ord(char)
+    return f'"{char}"' if 0x20 <= code < 0x7F else f'"\\u{code:04X}"'
+
+
+def _read_string(text: str, pos: int) -> tuple[str, int]:
+    """A string literal's value from just after its opening quote, as graphql-go's lexer reads it.
+
+    Raw line terminators end it unterminated; other control characters but tab are
+    refused; the escapes are GraphQL's (`\\uXXXX` is one code point, no surrogate pairs).
+    """
+    out: list[str] = []
+    while True:
+        if pos >= len(text) or text[pos] in "\n\r":
+            raise _syntax_error(text, pos, "Unterminated string.")
+        char = text[pos]
+        if char == '"':
+            return "".join(out), pos + 1
+        if ord(char) < 0x20 and char != "\t":
+            raise _syntax_error(text, pos, f"Invalid character within String: {_char_code(char)}.")
+        if char != "\\":
+            out.append(char)
+            pos += 1
+            continue
+        escape = text[pos + 1 : pos + 2]
+        if escape in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[escape])
+            pos += 2
+        elif escape == "u":
+            digits = text[pos + 2 : pos + 6]
+            if len(digits) < 4 or not all(c in "0123456789abcdefABCDEF" for c in digits):
+                raise _syntax_error(text, pos, f"Invalid character escape sequence: \\u{digits}")
+            out.append(chr(int(digits, 16)))
+            pos += 6
+        else:
+            raise _syntax_error(text, pos, f"Invalid character escape sequence: \\\\{escape}.")  # graphql-go doubles it
 
 
 @dataclass
@@ -51,7 +100,8 @@ class _Parser:
             kind = match.lastgroup
             raw = match.group(kind)  # type: ignore[arg-type]
             if kind == "string":
-                self.tokens.append(("value", json.loads(raw)))
+                value, pos = _read_string(text, pos)
+                self.tokens.append(("value", value))
             elif kind == "number":
                 number = float(raw)
                 self.tokens.append(("value", int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number))
