@@ -3,6 +3,8 @@
 #   ./run.sh index FOLDER    set up .venv, then index FOLDER into Weaviate and print a summary
 #   ./run.sh serve           set up .venv, then run the language server on stdio (what editors start)
 #   ./run.sh search "query" [--path FOLDER]
+# Add --trust to use what FOLDER/.acolyte says about where code goes and what runs (weaviate.url,
+# embedded*, class_name, ...); without it those settings are ignored unless you said yes before.
 # Weaviate is WEAVIATE_URL, or weaviate.url in FOLDER/.acolyte, or http://localhost:8080. When no URL
 # is set and nothing answers at the default, acolyte-lsp runs Weaviate Embedded (downloaded once, kept
 # between runs); only when Embedded cannot be had (no download possible) and ACOLYTE_NO_STANDIN is
@@ -24,17 +26,21 @@ except Exception:
 PY
 }
 standin_pid=""
+trust=""
+for arg in "$@"; do
+  if [ "$arg" = "--trust" ]; then trust=--trust; fi
+done
 if { [ "$command" = "index" ] || [ "$command" = "search" ]; } && [ -z "${ACOLYTE_NO_STANDIN:-}" ]; then
   folder=.
   if [ "$command" = "index" ]; then folder=${2:-.}; fi
   # "auto": no URL set anywhere and Embedded allowed (what `acolyte-lsp settings` says).
-  mode=$("$ACOLYTE_PY" -m acolyte_lsp settings "$folder" 2>/dev/null | "$ACOLYTE_PY" -c '
+  mode=$("$ACOLYTE_PY" -m acolyte_lsp settings "$folder" $trust 2>/dev/null | "$ACOLYTE_PY" -c '
 import json, sys
 w = json.load(sys.stdin)["weaviate"]
 print("auto" if w["url"] is None and w["embedded"] == "auto" else "fixed")' || echo fixed)
   url=http://localhost:8080
   if [ "$mode" = "auto" ] && ! answers "$url"; then
-    if "$ACOLYTE_PY" -m acolyte_lsp embedded fetch --path "$folder" >/dev/null; then
+    if "$ACOLYTE_PY" -m acolyte_lsp embedded fetch --path "$folder" $trust >/dev/null; then
       :  # acolyte-lsp starts Weaviate Embedded itself and says so
     else
       echo "Weaviate Embedded cannot be had (above), so: starting the in-memory Weaviate protocol stand-in on 127.0.0.1:8080 for this run." >&2

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,21 +15,28 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .config import Settings, json_schema, load_settings, redacted
-from .controller import Controller, Notice, SetupStep, State
+from .config import CONFIG_FILE_NAME, Settings, WithheldSettings, json_schema, load_settings, redacted
+from .controller import Controller, InvalidQuery, Notice, SetupStep, State
 from .downloads import progress_text
 from .embedded_choice import Answer
 from .identity import root_name
 from .indexer import EventSink, FileFailed, FileNotIndexed, IndexEvent, IndexFinished, IndexProgress, IndexStarted, IndexSummary
 from .metrics import Metrics
+from .display import brief, printable
 from .secrecy import install_log_masking
 from .store.embedded import embedded_for
 from .store.errors import StoreError
+from .trust import TrustAnswers
+from .trust import ignored_warning as trust_ignored
+from .trust import question as trust_question
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
 EXIT_UNAVAILABLE = 2
+EXIT_NOT_INDEXED = 3
 EXIT_USAGE = 64
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a program whose reader went away (128 + SIGPIPE)
+MAX_SEARCH_LIMIT = 100
 
 
 class _Bar:
@@ -58,18 +66,18 @@ class ProgressBar:
 
     def __call__(self, event: IndexEvent) -> None:
         if isinstance(event, IndexStarted):
-            self._stream.write(f"Indexing {event.root.path}\n")
+            self._stream.write(f"Indexing {printable(str(event.root.path))}\n")
         elif isinstance(event, IndexProgress):
             self._bar.draw(*event.describe())
         elif isinstance(event, FileFailed):
             for failure in event.failures:
                 self._stream.write(
-                    f"\n{event.rel_path}:{failure.start_line}-{failure.end_line}: "
-                    f"[{failure.error_type}] {failure.message}\n"
+                    f"\n{printable(event.rel_path)}:{failure.start_line}-{failure.end_line}: "
+                    f"[{printable(failure.error_type)}] {brief(failure.message)}\n"
                 )
         elif isinstance(event, FileNotIndexed):
             if event.warn:  # routine skips (binary, oversized) are only counted in the summary
-                self._stream.write(f"\nwarning: not indexed: {event.rel_path}: {event.reason}\n")
+                self._stream.write(f"\nwarning: not indexed: {printable(event.rel_path)}: {brief(event.reason)}\n")
         elif isinstance(event, IndexFinished) and self._tty:
             self._stream.write("\n")
         self._stream.flush()
@@ -97,14 +105,37 @@ def _print_summary(summary: IndexSummary, metrics: Metrics, embedder: str | None
         out.write(f"stopped: {summary.error}\n")
 
 
-def _settings_for(path: Path, url: str | None) -> Settings:
-    loaded = load_settings(path)
+def _settings_for(path: Path, url: str | None, trust: bool = False) -> Settings:
+    """The folder's settings; what its `.acolyte` may set only when trusted needs `--trust`, a yes on a terminal, or an earlier yes."""
+    answers = TrustAnswers()
+    flags = {"weaviate": {"url": url}} if url else None
+    loaded = load_settings(path, flags, trust=lambda asked: trust or answers.trusted(asked), options_source="--url")
     for problem in loaded.problems:
-        sys.stderr.write(f"warning: {problem} (using the default)\n")
-    settings = loaded.settings
-    if url:
-        settings = dataclasses.replace(settings, weaviate=dataclasses.replace(settings.weaviate, url=url))
-    return settings
+        sys.stderr.write(f"warning: {printable(str(problem))} (using the default)\n")
+    asked = loaded.withheld
+    if asked is not None and answers.answer(asked) is None and _can_ask():
+        if _ask_trust(asked):
+            answers.remember(asked, True)
+            return load_settings(path, flags, trust=lambda _: True, options_source="--url").settings
+        answers.remember(asked, False)
+    if asked is not None:
+        sys.stderr.write(f"warning: {trust_ignored(asked, 'Run with --trust to use them.')}\n")
+    return loaded.settings
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _ask_trust(asked: WithheldSettings) -> bool:
+    """Ask on the terminal whether to trust what the folder's `.acolyte` asks for (remembered either way)."""
+    sys.stderr.write(trust_question(asked) + "\nTrust this folder for these settings? [y/N] ")
+    sys.stderr.flush()
+    try:
+        reply = sys.stdin.readline()
+    except (OSError, KeyboardInterrupt):
+        return False
+    return reply.strip().lower() in ("y", "yes")
 
 
 class SetupBar:
@@ -122,7 +153,7 @@ class SetupBar:
 
 
 def _tell(notice: Notice) -> None:
-    sys.stderr.write(f"{notice.level}: {notice.message}\n")
+    sys.stderr.write(f"{notice.level}: {printable(notice.message)}\n")
 
 
 async def _embedded_instead(reason: str) -> str:
@@ -152,8 +183,8 @@ async def _connected(path: Path, settings: Settings, on_event: EventSink = lambd
         await controller.close()
 
 
-async def _index(path: Path, url: str | None, force: bool) -> int:
-    settings = _settings_for(path, url)
+async def _index(path: Path, url: str | None, force: bool, trust: bool) -> int:
+    settings = _settings_for(path, url, trust)
     try:
         async with _connected(path, settings, ProgressBar(sys.stderr)) as controller:
             [summary] = await controller.index_all(force=force)
@@ -165,35 +196,66 @@ async def _index(path: Path, url: str | None, force: bool) -> int:
     return EXIT_FILES_FAILED if summary.files_failed else EXIT_OK
 
 
-async def _search(path: Path, query: str, limit: int, url: str | None) -> int:
-    settings = _settings_for(path, url)
+async def _search(path: Path, query: str, limit: int, url: str | None, trust: bool) -> int:
+    if not query.strip():
+        sys.stderr.write("error: the search query is empty; say what you are looking for\n")
+        return EXIT_USAGE
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        sys.stderr.write(f"error: --limit must be from 1 to {MAX_SEARCH_LIMIT}, got {limit}\n")
+        return EXIT_USAGE
+    path = path.resolve()
+    settings_folder = _settings_folder(path)
+    settings = _settings_for(settings_folder, url, trust)
     try:
-        async with _connected(path, settings) as controller:
-            results = await controller.search(query, limit)
+        async with _connected(settings_folder, settings) as controller:
+            found = await controller.indexed_root_of(path)
+            if found is None:
+                sys.stderr.write(
+                    f"error: {printable(str(path))} is not indexed (class {settings.weaviate.class_name} holds no chunks "
+                    f"of it or of a folder above it); index it first: acolyte-lsp index {printable(str(path))}\n"
+                )
+                return EXIT_NOT_INDEXED
+            root, under = found
+            controller.set_folders([root])
+            results = await controller.search(query, limit, path_prefix=under)
     except _NotConnected as failed:
         return failed.exit_code
-    except StoreError as err:
+    except InvalidQuery as err:
         sys.stderr.write(f"error: {err}\n")
+        return EXIT_USAGE
+    except StoreError as err:
+        sys.stderr.write(f"error: {printable(str(err))}\n")
         return EXIT_UNAVAILABLE
     for result in results:
-        print(f"{result.score:.3f}  {result.path.relative_to(path.resolve())}:{result.start_line}-{result.end_line}  {result.name}")
+        shown = printable(str(result.path.relative_to(path))) if result.path.is_relative_to(path) else printable(str(result.path))
+        print(f"{result.score:.3f}  {shown}:{result.start_line}-{result.end_line}  {printable(result.name)}")
+    if not results:
+        sys.stderr.write(f"no chunk of {printable(str(path))} matches\n")
     return EXIT_OK
 
 
-async def _workspaces(path: Path, url: str | None) -> int:
-    settings = _settings_for(path, url)
+def _settings_folder(path: Path) -> Path:
+    """The folder whose `.acolyte` applies to `path`: the nearest one up that has one, else `path` itself."""
+    for folder in [path, *path.parents]:
+        if (folder / CONFIG_FILE_NAME).is_file():
+            return folder
+    return path
+
+
+async def _workspaces(path: Path, url: str | None, trust: bool) -> int:
+    settings = _settings_for(path, url, trust)
     try:
         async with _connected(path, settings) as controller:
             summaries = await controller.workspaces()
     except _NotConnected as failed:
         return failed.exit_code
     except StoreError as err:
-        sys.stderr.write(f"error: {err}\n")
+        sys.stderr.write(f"error: {printable(str(err))}\n")
         return EXIT_UNAVAILABLE
     print(f"{'workspace':<40} {'root':<24} {'files':>7} {'chunks':>8}  last indexed")
     for summary in summaries:
         print(
-            f"{summary.workspace:<40} {root_name(summary.workspace):<24} {summary.files:>7} {summary.chunks:>8}  "
+            f"{printable(summary.workspace):<40} {printable(root_name(summary.workspace)):<24} {summary.files:>7} {summary.chunks:>8}  "
             f"{summary.last_indexed or '-'}"
         )
     if not summaries:
@@ -201,32 +263,32 @@ async def _workspaces(path: Path, url: str | None) -> int:
     return EXIT_OK
 
 
-async def _forget(path: Path, url: str | None, workspace: str, confirmed: bool) -> int:
-    settings = _settings_for(path, url)
+async def _forget(path: Path, url: str | None, workspace: str, confirmed: bool, trust: bool) -> int:
+    settings = _settings_for(path, url, trust)
     try:
         async with _connected(path, settings) as controller:
             found = next((s for s in await controller.workspaces() if s.workspace == workspace), None)
             if found is None:
-                sys.stderr.write(f"error: class {settings.weaviate.class_name} holds no workspace {workspace!r} "
+                sys.stderr.write(f"error: class {settings.weaviate.class_name} holds no workspace {brief(repr(workspace))} "
                                  "(see `acolyte-lsp workspaces`)\n")
                 return EXIT_USAGE
             if not confirmed:
-                print(f"would remove {found.chunks} chunks of {found.files} files of workspace {workspace}; "
+                print(f"would remove {found.chunks} chunks of {found.files} files of workspace {printable(workspace)}; "
                       "run again with --yes to remove them")
                 return EXIT_USAGE
             removed = await controller.forget(workspace)
     except _NotConnected as failed:
         return failed.exit_code
     except StoreError as err:
-        sys.stderr.write(f"error: {err}\n")
+        sys.stderr.write(f"error: {printable(str(err))}\n")
         return EXIT_UNAVAILABLE
-    print(f"removed {removed} chunks of workspace {workspace}")
+    print(f"removed {removed} chunks of workspace {printable(workspace)}")
     return EXIT_OK
 
 
-def _embedded_command(path: Path, action: str) -> int:
+def _embedded_command(path: Path, action: str, trust: bool) -> int:
     """`acolyte-lsp embedded fetch|status|stop` for the Weaviate Embedded the folder's settings describe."""
-    embedded = embedded_for(_settings_for(path, None).weaviate)
+    embedded = embedded_for(_settings_for(path, None, trust).weaviate)
     if action == "fetch":
         bar = SetupBar(sys.stderr)
 
@@ -238,7 +300,7 @@ def _embedded_command(path: Path, action: str) -> int:
         try:
             binary = embedded.fetch(downloaded)
         except StoreError as err:
-            sys.stderr.write(f"error: {err}\n")
+            sys.stderr.write(f"error: {printable(str(err))}\n")
             return EXIT_UNAVAILABLE
         print(f"Weaviate Embedded {embedded.options.version}: {binary}")
         return EXIT_OK
@@ -275,29 +337,36 @@ def build_parser() -> argparse.ArgumentParser:
     # Editors' LSP clients (vscode-languageclient among them) add --stdio; stdio is what we speak anyway.
     parser.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command")
+    # What a folder's .acolyte may set only when trusted (where code and keys go, what runs).
+    trusting = argparse.ArgumentParser(add_help=False)
+    trusting.add_argument(
+        "--trust", action="store_true",
+        help="use the settings of the folder's .acolyte that only a trusted folder may set (weaviate.url, "
+        "embedded*, class_name, workspace_id, model paths) for this run",
+    )
     sub.add_parser("serve", help="run the language server on stdio (the default)")
-    index = sub.add_parser("index", help="index a folder into Weaviate and print a summary")
+    index = sub.add_parser("index", parents=[trusting], help="index a folder into Weaviate and print a summary")
     index.add_argument("path", type=Path)
     index.add_argument("--force", action="store_true", help="re-send files that did not change")
     index.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
-    search = sub.add_parser("search", help="semantic search over an indexed folder")
+    search = sub.add_parser("search", parents=[trusting], help="semantic search over an indexed folder")
     search.add_argument("query")
-    search.add_argument("--path", type=Path, default=Path("."), help="the indexed folder (default: .)")
-    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--path", type=Path, default=Path("."), help="the indexed folder, or a folder in it (default: .)")
+    search.add_argument("--limit", type=int, default=10, help=f"results to print, 1 to {MAX_SEARCH_LIMIT} (default 10)")
     search.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
-    workspaces = sub.add_parser("workspaces", help="list the workspaces the Weaviate class holds")
+    workspaces = sub.add_parser("workspaces", parents=[trusting], help="list the workspaces the Weaviate class holds")
     workspaces.add_argument("--path", type=Path, default=Path("."), help="a folder whose settings name Weaviate (default: .)")
     workspaces.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
-    forget = sub.add_parser("forget", help="remove one workspace's chunks from Weaviate")
+    forget = sub.add_parser("forget", parents=[trusting], help="remove one workspace's chunks from Weaviate")
     forget.add_argument("workspace", help="a workspace id, as `acolyte-lsp workspaces` lists it")
     forget.add_argument("--yes", action="store_true", help="really remove them (without it, only say what would go)")
     forget.add_argument("--path", type=Path, default=Path("."), help="a folder whose settings name Weaviate (default: .)")
     forget.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
-    embedded = sub.add_parser("embedded", help="Weaviate Embedded: fetch it ahead of time, see it, stop it")
+    embedded = sub.add_parser("embedded", parents=[trusting], help="Weaviate Embedded: fetch it ahead of time, see it, stop it")
     embedded.add_argument("action", choices=("fetch", "status", "stop"))
     embedded.add_argument("--path", type=Path, default=Path("."), help="a folder whose settings describe it (default: .)")
     sub.add_parser("schema", help="print the JSON Schema of .acolyte")
-    settings = sub.add_parser("settings", help="print the effective settings for a folder (secrets masked)")
+    settings = sub.add_parser("settings", parents=[trusting], help="print the effective settings for a folder (secrets masked)")
     settings.add_argument("path", type=Path, nargs="?", default=Path("."))
     return parser
 
@@ -308,24 +377,33 @@ def main(argv: list[str] | None = None) -> int:
     install_log_masking()
     if args.command in (None, "serve"):
         return _serve()
+    try:
+        return _command(args)
+    except BrokenPipeError:
+        # The reader went away (`search … | head -1`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "schema":
         print(json.dumps(json_schema(), indent=2))
         return EXIT_OK
     if args.command == "settings":
-        print(json.dumps(redacted(_settings_for(args.path, None)), indent=2))
+        print(json.dumps(redacted(_settings_for(args.path, None, args.trust)), indent=2))
         return EXIT_OK
     if not args.path.is_dir():
-        sys.stderr.write(f"error: {args.path} is not a folder\n")
+        sys.stderr.write(f"error: {printable(str(args.path))} is not a folder\n")
         return EXIT_USAGE
     if args.command == "embedded":
-        return _embedded_command(args.path, args.action)
+        return _embedded_command(args.path, args.action, args.trust)
     if args.command == "index":
-        return asyncio.run(_index(args.path, args.url, args.force))
+        return asyncio.run(_index(args.path, args.url, args.force, args.trust))
     if args.command == "workspaces":
-        return asyncio.run(_workspaces(args.path, args.url))
+        return asyncio.run(_workspaces(args.path, args.url, args.trust))
     if args.command == "forget":
-        return asyncio.run(_forget(args.path, args.url, args.workspace, args.yes))
-    return asyncio.run(_search(args.path, args.query, args.limit, args.url))
+        return asyncio.run(_forget(args.path, args.url, args.workspace, args.yes, args.trust))
+    return asyncio.run(_search(args.path, args.query, args.limit, args.url, args.trust))
 
 
 if __name__ == "__main__":

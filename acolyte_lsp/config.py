@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 
-from .secrecy import register_secret
+from .secrecy import mask_url, register_secret
 
 CONFIG_FILE_NAME = ".acolyte"
 DEFAULT_WEAVIATE_URL = "http://localhost:8080"
@@ -40,10 +41,16 @@ class WeaviateSettings:
 
     # None: DEFAULT_WEAVIATE_URL, and (with embedded "auto") Weaviate Embedded may be offered
     # when nothing answers there; a URL the user set is never swapped for Embedded.
-    url: str | None = None
+    url: str | None = field(default=None, metadata={"trust": "send this folder's code to {value}"})
     # Never in a repr: settings objects end up in logs and tracebacks.
-    api_key: str | None = field(default=None, repr=False, metadata={"secret": True})
-    class_name: str = "CodeChunk"
+    api_key: str | None = field(
+        default=None, repr=False, metadata={"secret": True, "trust": "log in to Weaviate with the API key the file holds"}
+    )
+    class_name: str = field(
+        default="CodeChunk",
+        metadata={"pattern": (r"[A-Z][_0-9A-Za-z]{0,229}", "a Weaviate class name: an upper-case letter, then letters, digits or _"),
+                  "trust": "store chunks in the Weaviate class {value}"},
+    )
     num_workers: int = field(default=2, metadata={"min": 1})
     dynamic_batching: bool = True
     timeout_retries: int = field(default=3, metadata={"min": 0})
@@ -60,11 +67,24 @@ class WeaviateSettings:
     replication_factor: int | None = field(default=None, metadata={"min": 1})  # set when the class is created
     # "auto": offered when nothing answers at the default URL; "true": always; "false": never.
     # YAML's true/false are read as "true"/"false".
-    embedded: str = field(default="auto", metadata={"choices": ("auto", "true", "false"), "booleans": True})
-    embedded_port: int = field(default=8079, metadata={"min": 1, "max": 65535})
-    embedded_version: str = "1.25.4"  # a version number, or the URL of a release .tar.gz/.zip
-    embedded_binary_path: str | None = None  # None: $XDG_CACHE_HOME/weaviate-embedded (shared with the v3 client)
-    embedded_persistence_path: str | None = None  # None: $XDG_DATA_HOME/weaviate
+    embedded: str = field(
+        default="auto",
+        metadata={"choices": ("auto", "true", "false"), "booleans": True,
+                  "trust": "download and run Weaviate Embedded on this machine", "harmless": ("false",)},
+    )
+    embedded_port: int = field(
+        default=8079, metadata={"min": 1, "max": 65535, "trust": "use the Weaviate Embedded on port {value}"}
+    )
+    # A version number, or the URL of a release .tar.gz/.zip.
+    embedded_version: str = field(default="1.25.4", metadata={"trust": "download Weaviate Embedded {value} and run it"})
+    # None: $XDG_CACHE_HOME/weaviate-embedded (shared with the v3 client).
+    embedded_binary_path: str | None = field(
+        default=None, metadata={"trust": "run the Weaviate program kept in {value}"}
+    )
+    # None: $XDG_DATA_HOME/weaviate.
+    embedded_persistence_path: str | None = field(
+        default=None, metadata={"trust": "keep Weaviate Embedded's data in {value}"}
+    )
 
     @property
     def endpoint(self) -> str:
@@ -82,7 +102,10 @@ class IndexingSettings:
     # Chunks carry a workspace id. By default it comes from the folder's path, so two
     # machines (or two clones) keep separate copies; set the same id everywhere to
     # share one index of a repository (last save wins).
-    workspace_id: str | None = None
+    workspace_id: str | None = field(
+        default=None,
+        metadata={"trust": "share the index of workspace {value} with other folders (removing what this one lacks)"},
+    )
     chunk_lines: int = field(default=60, metadata={"min": 1})
     chunk_overlap: int = field(default=10, metadata={"min": 0})
     min_chunk_lines: int = field(default=8, metadata={"min": 1})
@@ -105,7 +128,9 @@ class EmbeddingSettings:
     # onnx: a learned model run by ONNX Runtime (the default; hashing, with a warning, when
     # no model can be had); hash: no model; none: Weaviate's module embeds.
     provider: str = field(default="onnx", metadata={"choices": ("onnx", "hash", "none", "sentence-transformers")})
-    model: str = "sentence-transformers/all-MiniLM-L6-v2"  # a hub name or a local model folder
+    model: str = field(  # a hub name or a local model folder
+        default="sentence-transformers/all-MiniLM-L6-v2", metadata={"trust": "load (or download) the embedding model {value}"}
+    )
     dimensions: int | None = field(default=None, metadata={"min": 1})  # hash only; None: 768, or the model's size
     quantize: str = field(default="int8", metadata={"choices": ("int8", "none")})
     max_tokens: int | None = field(default=None, metadata={"min": 8})  # None: the model's profile
@@ -114,8 +139,12 @@ class EmbeddingSettings:
     document_prefix: str | None = None
     pooling: str | None = field(default=None, metadata={"choices": ("mean", "cls")})
     download: bool = True  # fetch a missing model from the hub once (HF_HUB_OFFLINE=1 also forbids it)
-    cache_dir: str | None = None  # None: $ACOLYTE_MODEL_CACHE, else $XDG_CACHE_HOME/acolyte-lsp/models
-    vectorizer: str = "text2vec-transformers"  # provider none: the Weaviate module that embeds
+    # None: $ACOLYTE_MODEL_CACHE, else $XDG_CACHE_HOME/acolyte-lsp/models.
+    cache_dir: str | None = field(default=None, metadata={"trust": "keep embedding models in {value}"})
+    # provider none: the Weaviate module that embeds (some send the text to a hosted service).
+    vectorizer: str = field(
+        default="text2vec-transformers", metadata={"trust": "have Weaviate's module {value} embed this folder's code"}
+    )
 
 
 @dataclass(frozen=True)
@@ -145,10 +174,11 @@ class ConfigProblem:
 
 @dataclass(frozen=True)
 class LoadedSettings:
-    """Settings plus every problem met while reading them."""
+    """Settings plus every problem met while reading them, and what `.acolyte` asked for without trust."""
 
     settings: Settings
     problems: tuple[ConfigProblem, ...] = ()
+    withheld: "WithheldSettings | None" = None
 
 
 class _Located:
@@ -239,7 +269,10 @@ def _check_constraints(value: Any, meta: Mapping[str, Any]) -> None:
         raise ValueError(f"must be at most {meta['max']}, got {value}")
     if "choices" in meta and value not in meta["choices"]:
         choices = ", ".join(meta["choices"])
-        raise ValueError(f"must be one of {choices}, got {value!r}")
+        shown = repr(value) if len(repr(value)) <= 60 else _describe(value)
+        raise ValueError(f"must be one of {choices}, got {shown}")
+    if "pattern" in meta and not re.fullmatch(meta["pattern"][0], value):
+        raise ValueError(f"must be {meta['pattern'][1]}, got {_describe(value)}")
 
 
 def _apply_tree(
@@ -420,24 +453,99 @@ def parse_acolyte_yaml(text: str, source: str = CONFIG_FILE_NAME) -> tuple[Setti
 
 def settings_from_env(base: Settings, env: Mapping[str, str]) -> Settings:
     """Apply `WEAVIATE_URL` and `WEAVIATE_API_KEY` when set and non-empty."""
-    changes: dict[str, Any] = {}
+    changes = _env_changes(env)
+    if not changes:
+        return base
+    return dataclasses.replace(base, weaviate=dataclasses.replace(base.weaviate, **changes))
+
+
+def _env_changes(env: Mapping[str, str]) -> dict[str, str]:
+    changes: dict[str, str] = {}
     if env.get("WEAVIATE_URL"):
         changes["url"] = env["WEAVIATE_URL"]
     if env.get("WEAVIATE_API_KEY"):
         changes["api_key"] = env["WEAVIATE_API_KEY"]
-    if not changes:
-        return base
-    return dataclasses.replace(base, weaviate=dataclasses.replace(base.weaviate, **changes))
+    return changes
+
+
+@dataclass(frozen=True)
+class WithheldSettings:
+    """What a workspace's `.acolyte` sets that only a trusted workspace may set.
+
+    These settings decide where code and credentials go and what runs (see the
+    `trust` metadata of each field). `values` holds those the file sets and no
+    user-level source (environment, editor settings, command line) overrides;
+    `sends_api_key` says whether the user's own API key would go to the URL the
+    file names. Trust is given to exactly this content: a changed file asks again.
+    """
+
+    folder: Path
+    values: tuple[tuple[str, Any], ...] = field(repr=False)  # may hold an API key
+    sends_api_key: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(key for key, _ in self.values)
+
+
+TrustDecision = Callable[[WithheldSettings], bool]
+
+
+def _never_trusted(_: WithheldSettings) -> bool:
+    return False
+
+
+def trusted_keys() -> dict[str, str]:
+    """Every setting a workspace's `.acolyte` may set only when trusted, with the phrase that asks for it."""
+    found: dict[str, str] = {}
+    for section_name, section_cls in _section_classes().items():
+        for f in dataclasses.fields(section_cls):
+            if "trust" in f.metadata:
+                found[f"{section_name}.{f.name}"] = f.metadata["trust"]
+    return found
+
+
+def _get(settings: Settings, dotted: str) -> Any:
+    section, key = dotted.split(".")
+    return getattr(getattr(settings, section), key)
+
+
+def _with(settings: Settings, dotted: str, value: Any) -> Settings:
+    section, key = dotted.split(".")
+    return dataclasses.replace(settings, **{section: dataclasses.replace(getattr(settings, section), **{key: value})})
+
+
+def _harmless(dotted: str, value: Any) -> bool:
+    section, key = dotted.split(".")
+    meta = {f.name: f.metadata for f in dataclasses.fields(_section_classes()[section])}[key]
+    return value in meta.get("harmless", ())
+
+
+def _keys_in(tree: Any) -> set[str]:
+    """The dotted keys a user-level mapping sets (its bad values are reported elsewhere)."""
+    if not isinstance(tree, Mapping):
+        return set()
+    return {f"{section}.{key}" for section, keys in tree.items() if isinstance(keys, Mapping) for key in keys}
 
 
 def load_settings(
     root: Path | None,
     initialization_options: Any = None,
     env: Mapping[str, str] | None = None,
+    trust: TrustDecision = _never_trusted,
+    options_source: str = "initializationOptions",
 ) -> LoadedSettings:
-    """Build the settings for a workspace root from every source, collecting problems."""
+    """Build the settings for a workspace root from every source, collecting problems.
+
+    `initialization_options` (the editor's settings, or the command line's flags,
+    named by `options_source`) and the environment are the user's own; `.acolyte`
+    is the workspace's, and its settings that decide where code and credentials go
+    or what runs apply only when `trust` says yes to exactly what it asks.
+    """
     problems: list[ConfigProblem] = []
     settings = Settings()
+    env = os.environ if env is None else env
+    from_file = Settings()
     if root is not None:
         path = root / CONFIG_FILE_NAME
         if path.is_file():
@@ -445,20 +553,47 @@ def load_settings(
             if problem is not None:
                 problems.append(problem)
             else:
-                settings, found = parse_acolyte_yaml(text, str(path))
+                from_file, found = parse_acolyte_yaml(text, str(path))
                 problems.extend(found)
-    settings = settings_from_env(settings, os.environ if env is None else env)
+    user_keys = {f"weaviate.{key}" for key in _env_changes(env)} | _keys_in(initialization_options)
+    withheld = _withheld(root, from_file, user_keys, settings_from_env(Settings(), env), initialization_options)
+    register_secret(from_file.weaviate.api_key)  # masked in logs even while it is withheld
+    settings = from_file
+    if withheld is not None and not trust(withheld):
+        for key, _ in withheld.values:
+            settings = _with(settings, key, _get(Settings(), key))
+    else:
+        withheld = None
+    settings = settings_from_env(settings, env)
     if isinstance(initialization_options, Mapping):
-        settings, found = _apply_tree(settings, initialization_options, "initializationOptions")
+        settings, found = _apply_tree(settings, initialization_options, options_source)
         problems.extend(found)
     elif initialization_options:
         problems.append(
-            ConfigProblem(
-                "initializationOptions", "", f"expected a mapping of sections, got {_describe(initialization_options)}"
-            )
+            ConfigProblem(options_source, "", f"expected a mapping of sections, got {_describe(initialization_options)}")
         )
     register_secret(settings.weaviate.api_key)
-    return LoadedSettings(settings, tuple(problems))
+    return LoadedSettings(settings, tuple(problems), withheld)
+
+
+def _withheld(
+    root: Path | None, from_file: Settings, user_keys: set[str], from_env: Settings, options: Any
+) -> WithheldSettings | None:
+    """What `.acolyte` asks for that needs trust: set to something else than the default, not overridden by the user."""
+    if root is None:
+        return None
+    values = tuple(
+        (key, _get(from_file, key))
+        for key in trusted_keys()
+        if key not in user_keys and _get(from_file, key) != _get(Settings(), key) and not _harmless(key, _get(from_file, key))
+    )
+    if not values:
+        return None
+    user_key = from_env.weaviate.api_key or (
+        (options.get("weaviate") or {}).get("api_key") if isinstance(options, Mapping) and isinstance(options.get("weaviate"), Mapping) else None
+    )
+    file_url = dict(values).get("weaviate.url")
+    return WithheldSettings(root.resolve(), values, sends_api_key=bool(user_key and file_url and "weaviate.api_key" not in dict(values)))
 
 
 def _read_settings_file(root: Path, path: Path) -> tuple[str, ConfigProblem | None]:
@@ -492,6 +627,8 @@ def redacted(settings: Settings) -> dict[str, Any]:
             item = getattr(value, f.name)
             if f.metadata.get("secret") and item:
                 item = "***"
+            elif isinstance(item, str):
+                item = mask_url(item)
             sec[f.name] = list(item) if isinstance(item, tuple) else item
         out[section.name] = sec
     return out

@@ -36,6 +36,7 @@ from .indexer import (
     WorkspaceRoot,
 )
 from .metrics import Metrics
+from .secrecy import mask_url
 from .store.chunk_store import ChunkStore
 from .store.embedded import EmbeddedWeaviate, download_url, embedded_for
 from .store.errors import EmbeddedWeaviateError, SchemaMismatchError, StoreError, WeaviateUnavailableError
@@ -52,6 +53,8 @@ RETRY_MAX_S = 30.0
 FAILED_RETRY_INITIAL_S = 15.0
 FAILED_RETRY_MAX_S = 600.0
 MAX_REMEMBERED_AWAY = 10_000  # beyond this, only "a full run is needed" is kept
+MAX_QUERY_CHARS = 10_000  # a query is a sentence or a snippet; the model reads 128 word pieces of it
+MAX_FOLDERS_UP = 32  # folders above a search path asked whether they are an indexed root
 
 
 class State:
@@ -104,6 +107,10 @@ def classify_settings_change(old: Settings, new: Settings) -> str:
     if old.indexing != new.indexing:
         return SettingsChange.REINDEX
     return SettingsChange.IN_PLACE
+
+
+class InvalidQuery(ValueError):
+    """A search query that cannot be searched (empty, or longer than any query means)."""
 
 
 @dataclass(frozen=True)
@@ -209,8 +216,8 @@ class Controller:
 
     @property
     def endpoint(self) -> str:
-        """The URL in use: Weaviate Embedded's, or the configured one."""
-        return self._embedded.url if self._embedded is not None else self.settings.weaviate.endpoint
+        """The URL in use, to show: Weaviate Embedded's, or the configured one (credentials masked)."""
+        return mask_url(self._embedded.url if self._embedded is not None else self.settings.weaviate.endpoint)
 
     @property
     def changes_while_away(self) -> int:
@@ -355,8 +362,9 @@ class Controller:
             settings = self.settings
             if self._embedded is not None:
                 await self._run_embedded(self._embedded, first)
+                # Embedded is ours and anonymous: the user's API key is for their own server, never sent here.
                 settings = dataclasses.replace(
-                    settings, weaviate=dataclasses.replace(settings.weaviate, url=self._embedded.url)
+                    settings, weaviate=dataclasses.replace(settings.weaviate, url=self._embedded.url, api_key=None)
                 )
             store = await self._open_store(settings, self.metrics)
             assert self._embedder is not None
@@ -589,7 +597,14 @@ class Controller:
     async def search(
         self, query: str, limit: int = 10, path_prefix: str | None = None, language: str | None = None
     ) -> list[SearchResult]:
-        """Embed `query` like the chunks; the best chunks of every root by hybrid search (`search.alpha`)."""
+        """Embed `query` like the chunks; the best chunks of every root by hybrid search (`search.alpha`).
+
+        Raises `InvalidQuery` for an empty or oversized query.
+        """
+        if not query.strip():
+            raise InvalidQuery("the search query is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidQuery(f"the search query is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are searched")
         store = self._require_store()
         assert self._embedder is not None
         vector = await asyncio.to_thread(self._embedder.embed_query, query)
@@ -613,6 +628,22 @@ class Controller:
                 )
         results.sort(key=lambda r: -r.score)
         return results[:limit]
+
+    async def indexed_root_of(self, path: Path) -> tuple[Path, str | None] | None:
+        """The folder at or above `path` whose chunks Weaviate holds, and `path` under it as a path prefix.
+
+        None when neither `path` nor a folder above it is indexed. With a shared
+        `indexing.workspace_id` the root is the folder the settings came from.
+        """
+        store = self._require_store()
+        path = path.resolve()
+        shared = self.settings.indexing.workspace_id
+        folders = [self.roots[0].path] if shared and self.roots else [path, *path.parents][:MAX_FOLDERS_UP]
+        for folder in folders:
+            if await store.count(WorkspaceRoot.at(folder, shared).workspace_id) > 0:
+                under = relative_posix(folder, path)
+                return folder, None if under in (None, ".") else under + "/"
+        return None
 
     async def workspaces(self) -> list[WorkspaceSummary]:
         """Every workspace the class holds (files, chunks, last indexed)."""

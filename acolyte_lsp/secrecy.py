@@ -25,6 +25,8 @@ _SHAPES = re.compile(
     | ( bearer \s+ ) ( [^'"\s,}\)]+ )            # Authorization: Bearer …
     """
 )
+# The user-info part of a URL (`https://admin:SECRET@host`): a password in the URL.
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]*@")
 _known: set[str] = set()
 _lock = threading.Lock()
 
@@ -36,13 +38,18 @@ def register_secret(secret: str | None) -> None:
             _known.add(secret)
 
 
+def mask_url(text: str) -> str:
+    """`text` with the user name and password of every URL in it masked (`https://***@host`)."""
+    return _URL_CREDENTIALS.sub(lambda m: m.group(1) + MASK + "@", text)
+
+
 def mask_secrets(text: str) -> str:
-    """`text` with every known secret and every key- or token-shaped value masked."""
+    """`text` with every known secret, every URL's credentials and every key- or token-shaped value masked."""
     with _lock:
         known = sorted(_known, key=len, reverse=True)
     for secret in known:
         text = text.replace(secret, MASK)
-    return _SHAPES.sub(lambda m: (m.group(1) or m.group(3)) + MASK, text)
+    return _SHAPES.sub(lambda m: (m.group(1) or m.group(3)) + MASK, mask_url(text))
 
 
 class SecretFilter(logging.Filter):

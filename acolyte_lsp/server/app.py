@@ -15,7 +15,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..changes import ChangeKind
-from ..controller import SearchResult
+from ..controller import InvalidQuery, SearchResult
+from ..display import printable
 from ..store.errors import StoreError
 from .session import SHUTDOWN_GRACE_S, AcolyteLanguageServer
 
@@ -147,12 +148,12 @@ def create_server() -> AcolyteLanguageServer:
             return []
         try:
             results = await ls.controller.search(params.query, 50)
-        except StoreError as err:
+        except (StoreError, InvalidQuery) as err:
             log.info("workspace/symbol failed: %s", err)
             return []
         return [
             types.SymbolInformation(
-                name=r.name,
+                name=printable(r.name),
                 kind=_SYMBOL_KINDS.get(r.kind, types.SymbolKind.File),
                 location=types.Location(uri=from_fs_path(str(r.path)) or r.path.as_uri(), range=_range(r)),
                 container_name=r.path.name,
@@ -200,7 +201,9 @@ def create_server() -> AcolyteLanguageServer:
 
     @server.command(CMD_INDEX_STATUS)
     async def index_status(ls: AcolyteLanguageServer, *args: Any) -> dict[str, Any]:
-        return await ls.require_controller().status(queued_changes=ls.changes.pending)
+        status = await ls.require_controller().status(queued_changes=ls.changes.pending)
+        status["settings_withheld"] = [] if ls.withheld is None else list(ls.withheld.keys)
+        return status
 
     @server.command(CMD_SEARCH)
     async def search(ls: AcolyteLanguageServer, *args: Any) -> list[dict[str, Any]]:
@@ -218,7 +221,7 @@ def create_server() -> AcolyteLanguageServer:
             results = await ls.require_controller().search(
                 query, limit, options.get("path_prefix"), options.get("language")
             )
-        except StoreError as err:
+        except (StoreError, InvalidQuery) as err:
             raise JsonRpcInvalidParams(f"{CMD_SEARCH}: {err}") from err
         return [
             {
@@ -228,7 +231,7 @@ def create_server() -> AcolyteLanguageServer:
                     "end": {"line": r.end_line, "character": 0},
                 },
                 "score": r.score,
-                "name": r.name,
+                "name": printable(r.name),
                 "kind": r.kind,
                 "language": r.language,
                 "preview": r.preview,

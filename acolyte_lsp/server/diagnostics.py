@@ -10,6 +10,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
 
 from ..config import ConfigProblem
+from ..display import brief, printable
 from ..indexer import ChunkFailure
 
 SOURCE = "acolyte"
@@ -38,7 +39,7 @@ class DiagnosticsBook:
                     start=types.Position(line=f.start_line - 1, character=0),
                     end=types.Position(line=f.end_line, character=0),
                 ),
-                message=f"Not indexed: {f.message}",
+                message=f"Not indexed: {brief(f.message)}",
                 severity=types.DiagnosticSeverity.Warning,
                 source=SOURCE,
                 code=f.error_type,
@@ -67,7 +68,7 @@ class DiagnosticsBook:
                         start=types.Position(line=line, character=column),
                         end=types.Position(line=line + 1, character=0),
                     ),
-                    message=f"{problem.key}: {problem.message}" if problem.key else problem.message,
+                    message=printable(f"{problem.key}: {problem.message}" if problem.key else problem.message),
                     severity=types.DiagnosticSeverity.Error,
                     source=SOURCE,
                     code="config",

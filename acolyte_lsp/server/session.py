@@ -17,11 +17,14 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
 from ..changes import Batch, ChangeKind, ChangeQueue
-from ..config import CONFIG_FILE_NAME, LoadedSettings, load_settings, redacted
+from ..config import CONFIG_FILE_NAME, LoadedSettings, WithheldSettings, load_settings, redacted
 from ..controller import Controller, Notice, SettingsChange, SetupStep, classify_settings_change
+from ..display import brief, printable
 from ..embedded_choice import Answer, remember_answer, remembered_answer
 from ..indexer import FileFailed, FileIndexed, FileNotIndexed, FileRemoved, IndexEvent, IndexProgress, IndexSummary
 from ..store.errors import StoreError
+from ..trust import ANSWERS as TRUST_ANSWERS
+from ..trust import TRUST, TrustAnswers, digest, ignored_warning, question
 from .diagnostics import DiagnosticsBook
 from .progress import ProgressReporter
 
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 5.0
 CHANGES_WITH_PROGRESS = 20  # a change batch at least this big gets a progress of its own
 CLIENT_ONLY_SECTIONS = ("server", "trace")  # editor-side settings in the acolyte.* namespace
+CLIENT_TRUST_KEY = "workspaceTrusted"  # the client's Workspace Trust state, in initializationOptions
 
 SETTINGS_TEMPLATE = """\
 # acolyte-lsp settings (all keys: `acolyte-lsp schema`). Where Weaviate is:
@@ -82,6 +86,11 @@ class AcolyteLanguageServer(LanguageServer):
         self._setup_shown: asyncio.Task[None] | None = None
         self._setup_reporter: ProgressReporter | None = None  # one progress from the first step to the last
         self._shown_once: set[str] = set()  # messages said once per process (a settings change re-creates the controller)
+        self.withheld: WithheldSettings | None = None  # what `.acolyte` asked for and was not given
+        self.client_trust: bool | None = None  # the client's Workspace Trust, when it tells (VS Code does)
+        self.trust_answers = TrustAnswers()
+        self._trusted_now: set[str] = set()  # trusted in this session (kept even if the answer cannot be saved)
+        self._trust_handled: set[str] = set()
 
     # -- settings ----------------------------------------------------------------
 
@@ -100,8 +109,11 @@ class AcolyteLanguageServer(LanguageServer):
         if not isinstance(options, dict):
             options = {}
         self.editor_settings = {}
+        trusted = options.get(CLIENT_TRUST_KEY)
+        if isinstance(trusted, bool):
+            self.client_trust = trusted
         for name, section in options.items():
-            if name in CLIENT_ONLY_SECTIONS:
+            if name in CLIENT_ONLY_SECTIONS or name == CLIENT_TRUST_KEY:
                 continue
             if isinstance(section, dict):
                 section = {k: v for k, v in section.items() if v is not None}
@@ -112,7 +124,10 @@ class AcolyteLanguageServer(LanguageServer):
     def load_settings(self) -> LoadedSettings:
         folders = self.folders()
         first = folders[0] if folders else None
-        loaded = load_settings(first, self.editor_settings)
+        loaded = load_settings(first, self.editor_settings, trust=self._is_trusted)
+        self.withheld = loaded.withheld
+        if loaded.withheld is not None:
+            self._settings_withheld(loaded.withheld)
         if first is not None:
             self.diagnostics.config_problems(
                 first / CONFIG_FILE_NAME, [p for p in loaded.problems if p.source != "initializationOptions"]
@@ -156,6 +171,50 @@ class AcolyteLanguageServer(LanguageServer):
         if change in (SettingsChange.REINDEX, SettingsChange.REINDEX_ALL) and controller.connected:
             force = change == SettingsChange.REINDEX_ALL
             self.spawn(self.run_index(force=force, title="Re-indexing after a settings change"))
+
+    # -- workspace trust -------------------------------------------------------------
+
+    def _is_trusted(self, asked: WithheldSettings) -> bool:
+        """The client's word (VS Code's Workspace Trust) when it gave one, else the user's remembered answer."""
+        if self.client_trust is not None:
+            return self.client_trust
+        return digest(asked) in self._trusted_now or self.trust_answers.trusted(asked)
+
+    def _settings_withheld(self, asked: WithheldSettings) -> None:
+        """Say (once per content) that `.acolyte` settings are ignored, and ask when nobody has answered yet."""
+        key = digest(asked)
+        if key in self._trust_handled:
+            return
+        self._trust_handled.add(key)
+        if self.client_trust is False:
+            self.show(Notice("warning", ignored_warning(asked, "Trust the workspace (VS Code: Manage Workspace Trust) to use them.")))
+        elif self.trust_answers.answer(asked) is None:
+            self.spawn(self.ask_trust(asked))
+        else:  # declined before: no question, only a line in the log
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Info, message=ignored_warning(asked, "You chose to keep ignoring them.")
+            ))
+
+    async def ask_trust(self, asked: WithheldSettings) -> None:
+        """Ask whether to trust what `.acolyte` asks for; a yes restarts the session with those settings."""
+        try:
+            reply = await self.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Warning,
+                    message=question(asked),
+                    actions=[types.MessageActionItem(title=title) for title in TRUST_ANSWERS],
+                )
+            )
+        except Exception as err:  # noqa: BLE001 - a client that cannot ask: the safe defaults stay
+            log.info("the workspace trust question failed: %s", err)
+            return
+        if reply is None or reply.title not in TRUST_ANSWERS:
+            return  # dismissed: asked again next time
+        trusted = reply.title == TRUST
+        self.trust_answers.remember(asked, trusted)
+        if trusted:
+            self._trusted_now.add(digest(asked))
+            await self.reload_settings()
 
     # -- session -----------------------------------------------------------------
 
@@ -374,7 +433,7 @@ class AcolyteLanguageServer(LanguageServer):
             self.window_log_message(
                 types.LogMessageParams(
                     type=types.MessageType.Warning if event.warn else types.MessageType.Log,
-                    message=f"acolyte: not indexed: {event.rel_path}: {event.reason}",
+                    message=f"acolyte: not indexed: {printable(event.rel_path)}: {brief(event.reason)}",
                 )
             )
 
@@ -387,8 +446,9 @@ class AcolyteLanguageServer(LanguageServer):
             "error": types.MessageType.Error,
             "warning": types.MessageType.Warning,
         }.get(notice.level, types.MessageType.Info)
-        log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", notice.message)
-        self.window_show_message(types.ShowMessageParams(type=kind, message=notice.message))
+        message = printable(notice.message)
+        log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def require_controller(self) -> Controller:
         if self.controller is None:

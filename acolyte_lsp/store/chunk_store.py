@@ -18,6 +18,7 @@ import weaviate
 from weaviate.exceptions import WeaviateBaseError
 
 from ..config import Settings
+from ..display import brief
 from ..metrics import Metrics
 from . import queries
 from .batch_inserter import BatchConfig, BatchResult, WeaviateBatchInserter
@@ -156,7 +157,7 @@ class ChunkStore:
             except (AttributeError, KeyError, TypeError, ValueError, IndexError) as err:
                 # The reply parsed but is not the shape Weaviate's API promises.
                 raise StoreError(
-                    f"Weaviate at {self._url} sent a reply acolyte-lsp cannot read ({type(err).__name__}: {err}); "
+                    f"Weaviate at {self._url} sent a reply acolyte-lsp cannot read ({type(err).__name__}: {brief(str(err))}); "
                     "is that URL a Weaviate, and of a supported version?"
                 ) from err
 
@@ -188,4 +189,6 @@ def batch_config(settings: Settings) -> BatchConfig:
 def _store_error(url: str, err: BaseException) -> StoreError:
     if isinstance(err, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return WeaviateUnavailableError(url, short_reason(err))
-    return StoreError(f"Weaviate at {url} answered with an error: {err}")
+    if isinstance(err, queries.QueryError):
+        return StoreError(f"Weaviate at {url} answered with an error: {err}")
+    return StoreError(f"Weaviate at {url} answered with an error: {short_reason(err)}")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from ..secrecy import mask_url
+
 CONTAINER_HINT = "docker run -p 8080:8080 -p 50051:50051 semitechnologies/weaviate:1.25.4"
 
 
 class StoreError(Exception):
-    """Base class for Weaviate problems reported to users."""
+    """Base class for Weaviate problems reported to users (a URL's credentials never in the message)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask_url(a) if isinstance(a, str) else a for a in args))
 
 
 class WeaviateUnavailableError(StoreError):
     """Nothing usable answered at the configured URL."""
 
     def __init__(self, url: str, detail: str) -> None:
-        self.url = url
+        self.url = mask_url(str(url))
         self.detail = detail
         super().__init__(
             f"Cannot reach Weaviate at {url} ({detail}). Start a local Weaviate with "

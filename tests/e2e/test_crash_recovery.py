@@ -36,7 +36,7 @@ def _workspace(root: Path, files: int) -> None:
 
 def _index(root: Path, url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "acolyte_lsp", "index", str(root), "--url", url], capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "acolyte_lsp", "index", str(root), "--url", url, "--trust"], capture_output=True, text=True, timeout=180
     )
 
 

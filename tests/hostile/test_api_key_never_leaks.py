@@ -15,6 +15,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.e2e.conftest import eventually, initialize
+from tests.trust import trust_folder
 from tests.weaviate_server import WeaviateTestServer
 
 KEY = "sk-acolyte-LEAKCHECK-9f3e1d7c5b"
@@ -81,6 +82,7 @@ async def _exercise(client: LanguageClient, root: Path, options: dict[str, Any],
 @pytest.mark.e2e
 async def test_key_from_the_settings_file(lsp_debug: LanguageClient, guarded_weaviate: WeaviateTestServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     (tmp_path / ".acolyte").write_text(f"weaviate:\n  url: {guarded_weaviate.url}\n  api_key: {KEY}\n")
+    trust_folder(tmp_path)  # the user's own folder: its URL and key are used
     replies = await _exercise(lsp_debug, tmp_path, {}, guarded_weaviate.url)
     said = _everything_said(lsp_debug, replies, capfd.readouterr())
     assert "401" in said  # the error was reported …
@@ -110,7 +112,7 @@ def test_cli_never_prints_the_key(guarded_weaviate: WeaviateTestServer, tmp_path
     (tmp_path / "a.py").write_text("x = 1\n")
     path_args = [str(tmp_path)] if command[0] != "search" else ["--path", str(tmp_path)]
     done = subprocess.run(
-        [sys.executable, "-m", "acolyte_lsp", "--log-level", "DEBUG", *command, *path_args],
+        [sys.executable, "-m", "acolyte_lsp", "--log-level", "DEBUG", *command, *path_args, "--trust"],
         capture_output=True, text=True, timeout=120, env={**os.environ, "WEAVIATE_API_KEY": KEY},
     )
     assert KEY not in done.stdout + done.stderr

@@ -44,7 +44,7 @@ def _plant(root: Path) -> None:
 
 def _index(root: Path, url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "acolyte_lsp", "index", str(root), "--url", url],
+        [sys.executable, "-m", "acolyte_lsp", "index", str(root), "--url", url, "--trust"],
         capture_output=True, text=True, timeout=120,
     )
 

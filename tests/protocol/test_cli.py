@@ -18,9 +18,14 @@ from tests.model_hub import ModelHub
 
 def _run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "acolyte_lsp", *args], capture_output=True, text=True, timeout=120, cwd=cwd,
+        [sys.executable, "-m", "acolyte_lsp", *_trusting(args)], capture_output=True, text=True, timeout=120, cwd=cwd,
         env=None if env is None else os.environ | env,
     )
+
+
+def _trusting(args: tuple[str, ...]) -> tuple[str, ...]:
+    """The folders here are the user's own: their `.acolyte` (class name, model) is trusted."""
+    return (*args, "--trust") if args and args[0] in ("index", "search", "workspaces", "forget") else args
 
 
 def _workspace(root: Path, class_name: str) -> None:

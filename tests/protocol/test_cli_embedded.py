@@ -18,7 +18,7 @@ pytestmark = [
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "acolyte_lsp", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "acolyte_lsp", *args, "--trust"], capture_output=True, text=True, timeout=120)
 
 
 def _workspace(root: Path, version: str, port: int) -> None:
@@ -72,7 +72,7 @@ def test_embedded_fetch_status_and_stop(release: ReleaseServer, tmp_path: Path) 
 def _run_sh(folder: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "WEAVIATE_URL"}
     return subprocess.run(
-        ["bash", str(Path(__file__).resolve().parents[2] / "run.sh"), "index", str(folder)],
+        ["bash", str(Path(__file__).resolve().parents[2] / "run.sh"), "index", str(folder), "--trust"],
         capture_output=True, text=True, timeout=180, env=env,
     )
 

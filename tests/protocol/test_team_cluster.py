@@ -51,7 +51,7 @@ def test_two_servers_indexing_one_shared_workspace_at_once_converge_without_dupl
         "search:\n  weaviate_batch_size: 25\nembeddings:\n  provider: hash\n"  # two at once: the cores are Weaviate's
     )
     shutil.copytree(clone_a, clone_b)
-    command = [sys.executable, "-m", "acolyte_lsp", "index", "--url", weaviate_url]
+    command = [sys.executable, "-m", "acolyte_lsp", "index", "--url", weaviate_url, "--trust"]
     runs = [subprocess.Popen([*command[:4], str(clone), *command[4:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for clone in (clone_a, clone_b)]
     for run in runs:

@@ -207,6 +207,11 @@ class _Handler(BaseHTTPRequestHandler):
                 # Weaviate's API-key auth answers 401 with an ErrorResponse.
                 self._send(401, {"error": [{"message": "unauthorized: invalid api key"}]})
                 return
+        elif self.headers.get("Authorization", "").startswith("Bearer ") and not path.startswith("/v1/.well-known/"):
+            # Weaviate with anonymous access only (no API keys, no OIDC) refuses any bearer token.
+            self._send(401, {"code": 401, "message": "oidc auth is not configured, please try another auth scheme "
+                                                     "or set up weaviate with OIDC configured"})
+            return
         try:
             status, payload = owner.route(method, path, parse_qs(query), body, record)
         except WeaviateError as err:
