@@ -703,6 +703,8 @@ def json_schema() -> dict[str, Any]:
                 prop["type"] = [prop["type"], "boolean"]
                 prop["enum"] += [True, False]
             description = _DESCRIPTIONS.get(f"{section_name}.{f.name}")
+            if description and "trust" in f.metadata:
+                description += " In a workspace's .acolyte, used only once you trust that folder."
             if description:
                 prop["description"] = description
             properties[f.name] = prop

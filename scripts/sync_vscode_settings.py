@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acolyte_lsp.config import json_schema  # noqa: E402
+from acolyte_lsp.config import json_schema, trusted_keys  # noqa: E402
 
 CLIENT = ROOT / "vscode-client"
 SECRET_KEYS = {"weaviate.api_key"}  # secrets belong in the environment, not in settings.json
@@ -40,6 +40,24 @@ def editor_settings() -> dict[str, dict[str, object]]:
     return out
 
 
+def untrusted_workspaces() -> dict[str, object]:
+    """VS Code's Workspace Trust: in Restricted Mode a workspace's own values of these settings are ignored.
+
+    They are what a cloned repository's .vscode/settings.json could otherwise use to run a program
+    (the server command, the interpreter) or send code and keys elsewhere (the same keys that need
+    trust in .acolyte, which the server withholds when the extension says the workspace is untrusted).
+    """
+    restricted = ["acolyte.server.command", "acolyte.server.python"]
+    restricted += [f"acolyte.{key}" for key in trusted_keys() if key not in SECRET_KEYS]
+    return {
+        "supported": "limited",
+        "description": "In Restricted Mode, acolyte-lsp indexes with safe defaults: the workspace's settings "
+        "that choose the Weaviate URL, the class, Weaviate Embedded, the workspace id or the model, and the "
+        "server command, are ignored until you trust the workspace.",
+        "restrictedConfigurations": restricted,
+    }
+
+
 def main() -> None:
     (CLIENT / "schemas" / "acolyte.schema.json").write_text(json.dumps(json_schema(), indent=2) + "\n")
     manifest_path = CLIENT / "package.json"
@@ -47,6 +65,7 @@ def main() -> None:
     properties = manifest["contributes"]["configuration"]["properties"]
     client_only = {k: v for k, v in properties.items() if k.startswith("acolyte.server.")}
     manifest["contributes"]["configuration"]["properties"] = {**client_only, **editor_settings()}
+    manifest["capabilities"] = {"untrustedWorkspaces": untrusted_workspaces()}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 

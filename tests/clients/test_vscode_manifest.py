@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from acolyte_lsp.config import json_schema
-from scripts.sync_vscode_settings import editor_settings
+from scripts.sync_vscode_settings import editor_settings, untrusted_workspaces
 
 CLIENT = Path(__file__).resolve().parents[2] / "vscode-client"
 COMMANDS = {
@@ -30,6 +30,14 @@ def test_editor_settings_mirror_every_acolyte_key_but_secrets() -> None:
     mirrored = {k: v for k, v in properties.items() if not k.startswith("acolyte.server.")}
     assert mirrored == editor_settings(), "run scripts/sync_vscode_settings.py"
     assert "acolyte.weaviate.api_key" not in properties
+
+
+def test_restricted_mode_ignores_the_workspaces_server_command_and_every_setting_that_needs_trust() -> None:
+    declared = _manifest()["capabilities"]["untrustedWorkspaces"]  # type: ignore[index]
+    assert declared == untrusted_workspaces(), "run scripts/sync_vscode_settings.py"
+    assert declared["supported"] == "limited"
+    assert {"acolyte.server.command", "acolyte.server.python", "acolyte.weaviate.url", "acolyte.weaviate.embedded_binary_path",
+            "acolyte.weaviate.embedded_version", "acolyte.indexing.workspace_id"} <= set(declared["restrictedConfigurations"])
 
 
 def test_the_shipped_acolyte_schema_is_current() -> None:

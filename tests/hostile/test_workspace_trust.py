@@ -7,6 +7,8 @@ model paths) apply only once the user trusted that folder for exactly what it as
 from __future__ import annotations
 
 import os
+import pty
+import select
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -254,3 +256,40 @@ def test_a_trusted_folder_helper_matches_what_the_server_asks(tmp_path: Path) ->
     (tmp_path / ".acolyte").write_text("weaviate:\n  class_name: TeamChunks\n")
     trust_folder(tmp_path, env={})
     assert load_settings(tmp_path, env={}, trust=TrustAnswers().trusted).settings.weaviate.class_name == "TeamChunks"
+
+
+def _on_a_terminal(args: list[str], answer: bytes) -> str:
+    """Run the CLI on a pseudo-terminal, answer its question with `answer`; everything it wrote."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI, its stdin and stderr a terminal
+        env = {k: v for k, v in os.environ.items() if k != "WEAVIATE_URL"}
+        os.execvpe(sys.executable, [sys.executable, "-m", "acolyte_lsp", *args], env)
+    output = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        assert ready, f"the CLI went quiet: {output[-500:]!r}"
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        output += data
+        if not answered and b"[y/N]" in output:
+            os.write(fd, answer)
+            answered = True
+    os.waitpid(pid, 0)
+    return output.decode(errors="replace")
+
+
+def test_on_a_terminal_the_cli_asks_once_and_remembers_the_answer(tmp_path: Path) -> None:
+    with WeaviateTestServer() as server:
+        (tmp_path / ".acolyte").write_text(f"weaviate:\n  url: {server.url}\nembeddings:\n  provider: hash\n")
+        (tmp_path / "a.py").write_text("x = 1\n")
+        said = _on_a_terminal(["index", str(tmp_path)], b"y\n")
+        assert f"send this folder's code to {server.url}" in said and "Trust this folder" in said
+        assert "files: 1 (1 indexed" in said
+        again = _cli("index", str(tmp_path))  # no terminal now: the remembered yes holds
+        assert again.returncode == 0, again.stderr
+        assert "only a trusted folder" not in again.stderr and "files: 1 (0 indexed, 1 unchanged" in again.stdout

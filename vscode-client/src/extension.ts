@@ -56,7 +56,8 @@ async function refreshStatus(): Promise<void> {
 async function chosenPython(config: vscode.WorkspaceConfiguration): Promise<string> {
   const configured = config.get<string>("server.python") ?? "python3";
   const python = vscode.extensions.getExtension("ms-python.python");
-  if (!python || config.inspect("server.python")?.globalValue !== undefined) {
+  // In Restricted Mode the Python extension's interpreter may be the repository's own: never run it.
+  if (!python || !vscode.workspace.isTrusted || config.inspect("server.python")?.globalValue !== undefined) {
     return configured;
   }
   try {
@@ -88,7 +89,9 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   output.appendLine(`Starting ${resolved.command} ${resolved.args.join(" ")} (${resolved.how})`);
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file" }],
-    initializationOptions: initializationOptions(vscode.workspace.getConfiguration().get<Tree>("acolyte") ?? {}),
+    // A function: a restart after the user trusts the workspace sends the new trust state.
+    initializationOptions: () =>
+      initializationOptions(vscode.workspace.getConfiguration().get<Tree>("acolyte") ?? {}, vscode.workspace.isTrusted),
     synchronize: { configurationSection: "acolyte" },
     outputChannel: output,
   };
@@ -160,6 +163,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("acolyte.client.restart", async () => {
       await client?.restart();
       await refreshStatus();
+    }),
+  );
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(async () => {
+      output.appendLine("Workspace trusted: restarting acolyte-lsp with the folder's .acolyte settings");
+      await client?.restart();
     }),
   );
   await start(context);

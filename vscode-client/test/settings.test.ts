@@ -14,3 +14,12 @@ test("client-only sections never reach the server", () => {
   const options = initializationOptions({ server: { command: ["x"] }, trace: { server: "verbose" }, indexing: { exclude: ["gen/"] } });
   assert.deepEqual(options, { indexing: { exclude: ["gen/"] } });
 });
+
+test("the workspace's trust state is passed to the server when known", () => {
+  assert.deepEqual(initializationOptions({ indexing: { chunk_lines: 20 } }, false), {
+    indexing: { chunk_lines: 20 },
+    workspaceTrusted: false,
+  });
+  assert.deepEqual(initializationOptions({}, true), { workspaceTrusted: true });
+  assert.deepEqual(initializationOptions({}), {});
+});
