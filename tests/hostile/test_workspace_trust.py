@@ -188,7 +188,8 @@ async def _editor(answer: str | None) -> AsyncIterator[tuple[LanguageClient, lis
         asked.append(params.message)
         return None if answer is None else types.MessageActionItem(title=answer)
 
-    await client.start_io(*SERVER_COMMAND)
+    # The user's environment names no Weaviate here: what the file names is the only other choice.
+    await client.start_io(*SERVER_COMMAND, env={k: v for k, v in os.environ.items() if k != "WEAVIATE_URL"})
     try:
         yield client, asked
     finally:
