@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import platform
 import re
@@ -62,6 +63,35 @@ class EmbeddedOptions:
     data_dir: Path
     state_dir: Path  # leases, pid file and log of the instance on `port`
     hostname: str = "127.0.0.1"
+
+
+# SHA-256 of Weaviate's release archives, by file name, checked before anything is extracted.
+# Fill from the release pages; none is pinned yet: the machines this was written on cannot
+# reach GitHub to read them, so every archive is trusted on first use instead (see `_verify`).
+RELEASE_SHA256: dict[str, str] = {}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(DOWNLOAD_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    partial.replace(path)
 
 
 def download_url(version: str) -> str:
@@ -133,6 +163,7 @@ class EmbeddedWeaviate:
             if total is not None and done != total:
                 raise EmbeddedWeaviateError(self.options.version, str(self.binary),
                                             f"the download of {url} ended after {done:,} of {total:,} bytes")
+            self._verify(url, archive)
             self._extract(archive)
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", None) or err
@@ -145,6 +176,30 @@ class EmbeddedWeaviate:
             ) from err
         finally:
             archive.unlink(missing_ok=True)
+
+    def _verify(self, url: str, archive: Path) -> None:
+        """Refuse an archive whose SHA-256 is not the one pinned for it, or not the one seen the first time.
+
+        Releases with a pinned checksum (`RELEASE_SHA256`) must match it. Any other
+        archive (another version, a URL the user chose) is trusted on first use: its
+        checksum is kept in the state folder, and a later download of the same URL
+        that differs (a replaced release, a tampering mirror) is refused, not run.
+        """
+        actual = _sha256(archive)
+        name = url.rsplit("/", 1)[-1]
+        pinned = RELEASE_SHA256.get(name) if url.startswith(GITHUB_RELEASES) else None
+        seen_path = self.options.state_dir.parent / "release-checksums.json"
+        seen = _read_json(seen_path)
+        expected = pinned or seen.get(url)
+        if expected is not None and expected != actual:
+            raise EmbeddedWeaviateError(
+                self.options.version, str(self.binary),
+                f"the archive downloaded from {url} has SHA-256 {actual}, not the {'pinned' if pinned else 'earlier'} "
+                f"{expected}; it was not run (a replaced release or a tampered download)",
+            )
+        if expected is None:
+            seen[url] = actual
+            _write_json(seen_path, seen)
 
     def _extract(self, archive: Path) -> None:
         partial = self.binary.with_name(self.binary.name + ".partial")

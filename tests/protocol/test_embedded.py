@@ -19,7 +19,7 @@ from weaviate.embedded import EmbeddedDB
 from weaviate.embedded import EmbeddedOptions as ClientEmbeddedOptions
 
 from acolyte_lsp.config import WeaviateSettings
-from acolyte_lsp.store.embedded import EmbeddedWeaviate, download_url, embedded_for
+from acolyte_lsp.store.embedded import RELEASE_SHA256, EmbeddedWeaviate, download_url, embedded_for
 from acolyte_lsp.store.errors import EmbeddedWeaviateError
 from tests.embedded_release import ReleaseServer, free_port, release, release_archive  # noqa: F401 - fixture
 
@@ -117,6 +117,31 @@ def test_an_archive_without_a_weaviate_binary_is_refused_and_nothing_is_cached()
         assert list(window.options.binary_dir.iterdir()) == []
     finally:
         server.close()
+
+
+def test_a_release_that_changed_since_its_first_download_is_refused_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    server = ReleaseServer(release_archive())
+    try:
+        first = _embedded(server.url)
+        first.fetch()
+        first.binary.unlink()  # a cache emptied: the next window downloads again
+        server.archive = release_archive(content=f"#!/bin/sh\ntouch '{marker}'\n".encode())
+        with pytest.raises(EmbeddedWeaviateError, match="has SHA-256 .* not the earlier .* it was not run"):
+            _embedded(server.url).ensure_running()
+        assert not first.is_cached() and not marker.exists()
+    finally:
+        server.close()
+
+
+def test_a_pinned_release_checksum_must_match(release: ReleaseServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("acolyte_lsp.store.embedded.GITHUB_RELEASES", release.url.rsplit("/releases/", 1)[0] + "/")
+    name = release.url.rsplit("/", 1)[-1]
+    monkeypatch.setitem(RELEASE_SHA256, name, hashlib.sha256(b"another archive").hexdigest())
+    with pytest.raises(EmbeddedWeaviateError, match="not the pinned"):
+        _embedded(release.url).fetch()
+    monkeypatch.setitem(RELEASE_SHA256, name, hashlib.sha256(release.archive).hexdigest())
+    assert _embedded(release.url).fetch().is_file()
 
 
 def test_a_port_held_by_another_program_is_named(release: ReleaseServer) -> None:
