@@ -42,6 +42,10 @@ def class_definition(class_name: str, vectorizer: str = "none", replication_fact
         "vectorizer": vectorizer,
         "vectorIndexType": "hnsw",
         "vectorIndexConfig": {"distance": "cosine"},
+        # No stopwords: Weaviate drops stopwords from filter values too, and a value made only of them
+        # (a file named `a` or `in`, a language `if`) is then refused ("only stopwords provided");
+        # in code `if`, `for`, `not` are words worth finding anyway.
+        "invertedIndexConfig": {"stopwords": {"preset": "none"}},
         "properties": [dict(p) for p in PROPERTIES],
     }
     if replication_factor is not None:
@@ -58,14 +62,32 @@ def ensure_schema(
 
     An existing class must have every property we write, with the same data type.
     """
+    existing = _existing_class(client, class_name)
+    if existing is None:
+        try:
+            client.schema.create_class(class_definition(class_name, vectorizer, replication_factor))
+            return True
+        except weaviate.exceptions.UnexpectedStatusCodeException as err:
+            # Another server created it between our read and our create: check theirs like any other.
+            if err.status_code != 422 or "already exists" not in str(err):
+                raise
+        existing = _existing_class(client, class_name)
+        if existing is None:
+            raise SchemaMismatchError(f"Weaviate says class '{class_name}' already exists but does not list it")
+    _check_properties(client, class_name, existing)
+    return False
+
+
+def _existing_class(client: weaviate.Client, class_name: str) -> dict[str, Any] | None:
     schema = client.schema.get()
-    existing = next(
+    return next(
         (c for c in schema.get("classes", []) if c.get("class", "").lower() == class_name.lower()),
         None,
     )
-    if existing is None:
-        client.schema.create_class(class_definition(class_name, vectorizer, replication_factor))
-        return True
+
+
+def _check_properties(client: weaviate.Client, class_name: str, existing: dict[str, Any]) -> None:
+    """Every property we write must be there with our data type (those added later are added)."""
     have = {p["name"]: p.get("dataType") for p in existing.get("properties", [])}
     for prop in PROPERTIES:
         if prop["name"] not in have and prop["name"] in ADDED_LATER:
@@ -81,7 +103,6 @@ def ensure_schema(
                 f"Weaviate class '{class_name}' has property '{prop['name']}' of type {have[prop['name']]}, "
                 f"but acolyte-lsp writes {prop['dataType']}. Use another `weaviate.class_name`, or delete the class."
             )
-    return False
 
 
 def _add_property(client: weaviate.Client, class_name: str, prop: dict[str, Any]) -> None:

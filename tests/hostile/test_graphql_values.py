@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import weaviate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from acolyte_lsp.identity import workspace_id
 from acolyte_lsp.store import graphql, queries
 from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter
 from acolyte_lsp.store.queries import QueryError
-from acolyte_lsp.store.schema import ensure_schema
+from acolyte_lsp.store.schema import class_definition, ensure_schema
 from tests.protocol.helpers import DIMS, chunk_objects
 
 _counter = itertools.count()
@@ -103,3 +107,67 @@ def test_a_class_or_property_that_is_not_a_graphql_name_is_refused_before_sendin
 
 def test_strings_are_escaped_as_graphql_reads_them() -> None:
     assert graphql.string('a"b\\c\nd\x00\u2028😀') == '"a\\"b\\\\c\\nd\\u0000\\u2028😀"'
+
+
+@pytest.mark.parametrize(
+    "literal, description",
+    [
+        ('"a\\qb"', "Invalid character escape sequence: \\\\q."),
+        ('"nul\x00"', 'Invalid character within String: "\\\\u0000".'),
+        ('"open', "Unterminated string."),
+        ('"line\nbreak"', "Unterminated string."),
+    ],
+)
+def test_a_string_weaviate_cannot_read_is_refused_with_its_syntax_error(
+    client: weaviate.Client, class_name: str, literal: str, description: str
+) -> None:
+    ensure_schema(client, class_name)
+    query = f'{{Get {{{class_name}(where: {{path: ["file_path"] operator: Equal valueText: {literal}}}) {{file_path}}}}}}'
+    reply = client.query.raw(query)
+    [error] = reply["errors"]
+    assert error["message"].startswith("Syntax Error GraphQL request (")
+    assert description in error["message"].split("\n", 1)[0]
+
+
+@pytest.mark.parametrize("folder", ["ws\\back", "ws\\", 'q"uote'])
+def test_a_folder_whose_name_holds_a_backslash_indexes_searches_and_removes_deleted_files(
+    weaviate_url: str, class_name: str, client: weaviate.Client, tmp_path: Path, folder: str
+) -> None:
+    root = tmp_path / folder
+    root.mkdir()
+    (root / ".acolyte").write_text(f"weaviate:\n  class_name: {class_name}\nembeddings:\n  provider: hash\n")
+    (root / "x.py").write_text("def removed_later():\n    return 1\n")
+    (root / "y.py").write_text("def stays():\n    return 2\n")
+    run = [sys.executable, "-m", "acolyte_lsp", "index", str(root), "--url", weaviate_url, "--trust"]
+    first = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    (root / "x.py").unlink()
+    second = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "1 unchanged" in second.stdout and "1 removed" in second.stdout
+    assert set(queries.indexed_files(client, class_name, workspace_id(root))) == {"y.py"}
+    found = subprocess.run([*run[:3], "search", "stays", "--path", str(root), "--url", weaviate_url, "--trust"],
+                           capture_output=True, text=True, timeout=120)
+    assert found.returncode == 0 and "y.py:1-2" in found.stdout, found.stderr
+
+
+@pytest.mark.parametrize("name", ["a", "in", "the", " if "])
+def test_a_file_named_like_an_english_stopword_is_listed_and_removed(
+    client: weaviate.Client, class_name: str, name: str
+) -> None:
+    ensure_schema(client, class_name)
+    objects, vectors, uuids = chunk_objects(2, file_path=name, workspace="ws")
+    asyncio.run(WeaviateBatchInserter(client, batch_size=10, dynamic=False).batch_insert(objects, vectors, class_name, uuids))
+    assert set(queries.indexed_files(client, class_name, "ws")) == {name}
+    assert queries.delete_file_chunks(client, class_name, "ws", name) == 2
+
+
+def test_a_class_with_english_stopwords_refuses_a_filter_value_made_only_of_them(
+    client: weaviate.Client, class_name: str
+) -> None:
+    body = class_definition(class_name)
+    body["invertedIndexConfig"] = {"stopwords": {"preset": "en"}}
+    client.schema.create_class(body)
+    with pytest.raises(QueryError, match="only stopwords provided"):
+        queries.count_chunks(client, class_name, "a")
+    assert queries.count_chunks(client, class_name, "a-1") == 0

@@ -42,7 +42,7 @@ def _syntax_error(text: str, pos: int, description: str) -> GraphQLError:
 
 def _char_code(char: str) -> str:
     code = ord(char)
-    return f'"{char}"' if 0x20 <= code < 0x7F else f'"\\u{code:04X}"'
+    return f'"{char}"' if 0x20 <= code < 0x7F else f'"\\\\u{code:04X}"'  # doubled, as Weaviate 1.25 prints it
 
 
 def _read_string(text: str, pos: int) -> tuple[str, int]:
@@ -299,7 +299,7 @@ def _keyword_or_hybrid(
     except keyword.KeywordSearchError as err:
         raise GraphQLError(str(err)) from None
     if f.args.get("bm25") is not None:
-        return [(obj, score, None) for obj, score in keyword.bm25(everything, allowed, query, properties, k1, b)]
+        return [(obj, score, None) for obj, score in keyword.bm25(everything, allowed, query, properties, k1, b, keyword.class_stopwords(class_body))]
     alpha = float(args.get("alpha", keyword.DEFAULT_ALPHA))
     fusion = str(args.get("fusionType", "relativeScoreFusion"))
     if fusion not in ("rankedFusion", "relativeScoreFusion"):
@@ -307,7 +307,7 @@ def _keyword_or_hybrid(
     depth = max(keyword.HYBRID_SUBSEARCH_LIMIT, wanted)
     sparse = None
     if alpha < 1 and query:
-        sparse = keyword.bm25(everything, allowed, query, properties, k1, b)[:depth]
+        sparse = keyword.bm25(everything, allowed, query, properties, k1, b, keyword.class_stopwords(class_body))[:depth]
     dense = None
     if alpha > 0:
         vector = args.get("vector")

@@ -66,6 +66,15 @@ class SearchedProperty:
     boost: float
 
 
+def class_stopwords(class_body: dict[str, Any]) -> frozenset[str]:
+    """The class's stopwords: its preset ("en" unless set; "none" is empty), plus additions, minus removals."""
+    config = (class_body.get("invertedIndexConfig") or {}).get("stopwords") or {}
+    words = set(EN_STOPWORDS if config.get("preset", "en") == "en" else ())
+    words |= set(config.get("additions") or ())
+    words -= set(config.get("removals") or ())
+    return frozenset(words)
+
+
 def searched_properties(class_body: dict[str, Any], asked: Sequence[str] | None) -> list[SearchedProperty]:
     """`properties` of a bm25/hybrid search (with `^boost`), or every searchable text property."""
     by_name = {p["name"]: p for p in class_body["properties"]}
@@ -97,6 +106,7 @@ def bm25(
     properties: Sequence[SearchedProperty],
     k1: float = DEFAULT_K1,
     b: float = DEFAULT_B,
+    stopwords: frozenset[str] = EN_STOPWORDS,
 ) -> list[tuple[Any, float]]:
     """(object, score) for the objects holding a query term, best first; `allowed` ids when filtered."""
     objects = list(everything)
@@ -125,7 +135,7 @@ def bm25(
         props = [p for p in properties if p.tokenization == tokenization]
         terms = Counter(tokenize(query, tokenization))
         if tokenization == "word":
-            terms = Counter({t: c for t, c in terms.items() if t not in EN_STOPWORDS})
+            terms = Counter({t: c for t, c in terms.items() if t not in stopwords})
         for term, repeats in terms.items():
             holders: dict[int, tuple[float, int]] = {}
             for prop in props:

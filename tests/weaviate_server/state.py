@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .keyword import class_stopwords
+
 ERROR_NO_SUCH_CLASS = (
     "no such class with name '%s' found in the schema. Check your schema files for which classes are available"
 )
@@ -34,6 +36,20 @@ ERROR_NO_SUCH_PROPERTY = (
 QUERY_MAXIMUM_RESULTS = 10000
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+# Go's unicode.IsSpace, which `field` tokenization trims (strings.TrimSpace): not Python's str.strip set.
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def go_trim_space(text: str) -> str:
+    """`text` trimmed as Go's strings.TrimSpace trims it."""
+    return text.strip(_GO_SPACE)
+
+
+STOPWORDS_ONLY = (
+    "invalid search term, only stopwords provided. Stopwords can be configured in class.invertedIndexConfig.stopwords"
+)
 
 
 class WeaviateError(Exception):
@@ -413,6 +429,8 @@ class WeaviateState:
     def select(self, class_name: str, where: dict[str, Any] | None) -> list[StoredObject]:
         """The objects matching `where`, narrowed first by the equality index where the filter allows."""
         key = capitalize_class(class_name)
+        if where:
+            self._check_terms(key, where)
         with self.lock:
             ids, exact = self._indexed_candidates(key, where)
             bucket = self.objects.get(key, {})
@@ -421,6 +439,27 @@ class WeaviateState:
             return pool
         props = {p["name"]: p for p in self.get_class(key)["properties"]}
         return [o for o in pool if self.matches(key, o, where, props)]
+
+    def _check_terms(self, key: str, where: dict[str, Any]) -> None:
+        """Weaviate's searcher refuses a text filter whose value has no term left once stopwords are dropped
+        (field tokenization too: a file named `a` in a class with English stopwords)."""
+        if where.get("operator") in ("And", "Or", "Not"):
+            for operand in where.get("operands") or []:
+                self._check_terms(key, operand)
+            return
+        path = where.get("path") or []
+        value = where.get("valueText", where.get("valueString"))
+        if value is None or len(path) != 1 or path[0] == "id":
+            return
+        body = self.get_class(key)
+        prop = next((p for p in body["properties"] if p["name"] == path[0]), None)
+        if prop is None or prop["dataType"][0] not in ("text", "string"):
+            return
+        tokenization = prop.get("tokenization", "word")
+        terms = [go_trim_space(value)] if tokenization == "field" else tokens(value)
+        stopwords = class_stopwords(body)
+        if not [t for t in terms if t and t not in stopwords]:
+            raise WeaviateError(500, STOPWORDS_ONLY)
 
     def _indexed_candidates(self, key: str, where: dict[str, Any] | None) -> tuple[set[str] | None, bool]:
         """Ids that can match, from Equal filters on field-tokenized text (None: no help), and
@@ -507,7 +546,7 @@ def _filter_value(where: dict[str, Any]) -> Any:
 def _match_text(operator: str, value: str, expected: str, tokenization: str) -> bool:
     if operator in ("Equal", "NotEqual"):
         if tokenization == "field":
-            equal = value.strip() == expected.strip()
+            equal = go_trim_space(value) == go_trim_space(expected)
         else:
             have = set(tokens(value))
             equal = all(t in have for t in tokens(expected))
@@ -562,4 +601,4 @@ def _equality_indexed(prop: dict[str, Any]) -> bool:
 
 
 def _index_key(value: Any) -> str:
-    return str(value).strip() if isinstance(value, str) else f"int:{int(value)}"
+    return go_trim_space(str(value)) if isinstance(value, str) else f"int:{int(value)}"
