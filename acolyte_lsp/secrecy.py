@@ -17,6 +17,8 @@ import threading
 import traceback
 from types import TracebackType
 
+from .display import brief
+
 MASK = "***"
 _SHAPES = re.compile(
     r"""(?ix)
@@ -53,20 +55,32 @@ def mask_secrets(text: str) -> str:
 
 
 class SecretFilter(logging.Filter):
-    """A handler filter that masks secrets in the formatted message and any traceback."""
+    """A handler filter that masks secrets in the formatted message and any traceback, and bounds them.
+
+    Log lines carry what clients and Weaviate sent (pygls logs whole messages at
+    debug level): each line is cut to `LOG_LINE_LIMIT` characters, control
+    characters escaped, so no log repeats more of an input than any message may.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = mask_secrets(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        shown = _bounded(mask_secrets(message))
+        if shown != message:
+            record.msg, record.args = shown, None
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
-            masked_exc = mask_secrets(text)
-            if masked_exc != text:
-                record.msg = f"{record.msg}\n{masked_exc}"
+            shown_exc = "\n".join(_bounded(line) for line in mask_secrets(text).splitlines())
+            if shown_exc != text:
+                record.msg = f"{record.msg}\n{shown_exc}"
                 record.exc_info, record.exc_text = None, None
         return True
+
+
+LOG_LINE_LIMIT = 200
+
+
+def _bounded(line: str) -> str:
+    return brief(line, LOG_LINE_LIMIT)
 
 
 def install_log_masking() -> None:

@@ -178,3 +178,14 @@ async def test_hostile_search_arguments_over_lsp_answer_or_fail_with_short_messa
             assert len(said) < 1_000, said[:300]
         for value in arguments.values():
             _assert_bounded(said, value)
+
+
+def test_log_lines_are_bounded_and_escaped_whatever_they_carry() -> None:
+    import logging
+
+    from acolyte_lsp.secrecy import SecretFilter
+
+    record = logging.LogRecord("pygls", logging.DEBUG, __file__, 1, "Sending data: %s", ("q" * 2_000_000 + ESCAPE,), None)
+    SecretFilter().filter(record)
+    line = record.getMessage()
+    assert len(line) < MAX_ECHO + 40 and "\x1b" not in line and line.endswith("characters)")
