@@ -298,7 +298,7 @@ def _embedded_command(path: Path, action: str, trust: bool) -> int:
                 bar(SetupStep(f"Downloading Weaviate Embedded: {size}", percentage))
 
         try:
-            binary = embedded.fetch(downloaded)
+            binary = embedded.fetch(downloaded, lambda message: bar(SetupStep(message)))
         except StoreError as err:
             sys.stderr.write(f"error: {printable(str(err))}\n")
             return EXIT_UNAVAILABLE

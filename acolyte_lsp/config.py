@@ -81,7 +81,7 @@ class WeaviateSettings:
     embedded_binary_path: str | None = field(
         default=None, metadata={"trust": "run the Weaviate program kept in {value}"}
     )
-    # None: $XDG_DATA_HOME/weaviate.
+    # None: $XDG_DATA_HOME/weaviate (weaviate-PORT for a port other than 8079).
     embedded_persistence_path: str | None = field(
         default=None, metadata={"trust": "keep Weaviate Embedded's data in {value}"}
     )
@@ -649,7 +649,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "weaviate.embedded_port": "The port Weaviate Embedded answers on (windows using the same port share it).",
     "weaviate.embedded_version": "Weaviate Embedded's version (downloaded once), or the URL of a release .tar.gz/.zip.",
     "weaviate.embedded_binary_path": "Where Weaviate Embedded binaries are kept (unset: $XDG_CACHE_HOME/weaviate-embedded).",
-    "weaviate.embedded_persistence_path": "Where Weaviate Embedded keeps its data (unset: $XDG_DATA_HOME/weaviate).",
+    "weaviate.embedded_persistence_path": "Where Weaviate Embedded keeps its data (unset: $XDG_DATA_HOME/weaviate, or weaviate-PORT on another port than 8079: two instances cannot share one folder).",
     "indexing.exclude": "Gitignore-style patterns never indexed, on top of .gitignore and .acolyteignore.",
     "indexing.include": "When set, only files matching one of these patterns are indexed.",
     "indexing.max_file_size_kb": "Larger files are skipped.",

@@ -332,7 +332,10 @@ class Controller:
         self._on_setup(SetupStep(f"Starting Weaviate Embedded on port {embedded.options.port}"))
         outcome = "did not start"
         try:
-            started = await asyncio.to_thread(embedded.ensure_running, downloaded)
+            def building(message: str) -> None:
+                loop.call_soon_threadsafe(self._on_setup, SetupStep(message))
+
+            started = await asyncio.to_thread(embedded.ensure_running, downloaded, building)
             outcome = "is ready"
         finally:
             self._on_setup(SetupStep(f"Weaviate Embedded {outcome}", done=True))

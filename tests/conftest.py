@@ -13,6 +13,7 @@ import weaviate
 from acolyte_lsp.config import EmbeddingSettings, WeaviateSettings
 from acolyte_lsp.embedding import load_embedder
 from acolyte_lsp.store.client import connect
+from acolyte_lsp.store.embedded import BUILD_ENV
 from tests.weaviate_server import WeaviateTestServer
 
 REAL_WEAVIATE_URL = os.environ.get("WEAVIATE_URL")
@@ -66,6 +67,13 @@ def class_name(weaviate_url: str) -> Iterator[str]:
 @pytest.fixture
 def client(weaviate_url: str) -> weaviate.Client:
     return connect(WeaviateSettings(url=weaviate_url, connect_timeout_s=2, read_timeout_s=10))
+
+
+@pytest.fixture(autouse=True)
+def _no_weaviate_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Weaviate Embedded that cannot be downloaded is not built from Go during tests (minutes each),
+    unless the test is about that build."""
+    monkeypatch.setenv(BUILD_ENV, "0")
 
 
 @pytest.fixture(autouse=True)

@@ -54,7 +54,7 @@ class ReleaseServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                if self.path != ARCHIVE:
+                if not self.path.endswith((".tar.gz", ".zip")):  # ARCHIVE, or a release's path on a mirror
                     self.send_error(404)
                     return
                 served.downloads += 1

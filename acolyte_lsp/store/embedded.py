@@ -41,13 +41,18 @@ from pathlib import Path
 from ..config import WeaviateSettings
 from ..downloads import content_length, save_response
 from .errors import EmbeddedWeaviateError
+from .weaviate_build import BuildError, Step, build_weaviate, go_command
 
 GITHUB_RELEASES = "https://github.com/weaviate/weaviate/releases/download/"
+# A mirror of those downloads (the user's environment, never a workspace's settings).
+RELEASES_ENV = "ACOLYTE_WEAVIATE_RELEASES"
+BUILD_ENV = "ACOLYTE_WEAVIATE_BUILD"  # "0": never build Weaviate from its Go module
 _VERSION = re.compile(r"^\d\.\d{1,2}\.\d{1,2}(-rc\.\d{1,2}|-beta\.\d{1,2}|-alpha\.\d{1,2})?$")
 DOWNLOAD_CHUNK = 1 << 16
 DOWNLOAD_TIMEOUT_S = 20.0  # per read: a stalled download fails rather than hangs
 START_TIMEOUT_S = 60.0  # Weaviate loads its data before it answers
 STOP_TIMEOUT_S = 10.0
+DEFAULT_EMBEDDED_PORT = 8079  # weaviate.embedded_port's default
 
 # (bytes so far, total bytes or None when the server does not say)
 DownloadProgress = Callable[[int, int | None], None]
@@ -105,10 +110,11 @@ def download_url(version: str) -> str:
             version, "", "weaviate.embedded_version must be a version number such as 1.25.4, or the URL of a release archive"
         )
     tag = f"v{version}"
+    releases = os.environ.get(RELEASES_ENV, "").rstrip("/") + "/" if os.environ.get(RELEASES_ENV) else GITHUB_RELEASES
     if platform.system() == "Darwin":
-        return f"{GITHUB_RELEASES}{tag}/weaviate-{tag}-Darwin-all.zip"
+        return f"{releases}{tag}/weaviate-{tag}-Darwin-all.zip"
     machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-    return f"{GITHUB_RELEASES}{tag}/weaviate-{tag}-{platform.system()}-{machine}.tar.gz"
+    return f"{releases}{tag}/weaviate-{tag}-{platform.system()}-{machine}.tar.gz"
 
 
 def _client_version_tag(version: str) -> str:
@@ -142,14 +148,37 @@ class EmbeddedWeaviate:
 
     # -- fetching ------------------------------------------------------------------
 
-    def fetch(self, progress: DownloadProgress | None = None) -> Path:
-        """The binary, downloaded first when it is not cached yet (one download even with many windows)."""
+    def fetch(self, progress: DownloadProgress | None = None, step: Step | None = None) -> Path:
+        """The binary, downloaded first when it is not cached yet (one download even with many windows).
+
+        Where the release cannot be downloaded but Go is here, it is built from
+        Weaviate's Go module instead (`step` hears how that goes).
+        """
         if self.is_cached():
             return self.binary
         with self._locked():
             if not self.is_cached():
-                self._download(progress or (lambda done, total: None))
+                try:
+                    self._download(progress or (lambda done, total: None))
+                except EmbeddedWeaviateError as err:
+                    if not self._can_build():
+                        raise
+                    self._build(err, step or (lambda message: None))
         return self.binary
+
+    def _can_build(self) -> bool:
+        if os.environ.get(BUILD_ENV, "1") == "0":
+            return False
+        return bool(_VERSION.match(self.options.version)) and go_command() is not None
+
+    def _build(self, failed: EmbeddedWeaviateError, step: Step) -> None:
+        step(f"Weaviate {self.options.version} cannot be downloaded ({failed.detail}); Go is here, so it is built instead")
+        try:
+            build_weaviate(self.options.version, self.binary, step)
+        except (BuildError, OSError, subprocess.SubprocessError) as err:
+            raise EmbeddedWeaviateError(
+                self.options.version, str(self.binary), f"{failed.detail}; building it from its Go module failed too: {err}"
+            ) from err
 
     def _download(self, progress: DownloadProgress) -> None:
         url = download_url(self.options.version)
@@ -187,7 +216,7 @@ class EmbeddedWeaviate:
         """
         actual = _sha256(archive)
         name = url.rsplit("/", 1)[-1]
-        pinned = RELEASE_SHA256.get(name) if url.startswith(GITHUB_RELEASES) else None
+        pinned = RELEASE_SHA256.get(name) if _VERSION.match(self.options.version) else None
         seen_path = self.options.state_dir.parent / "release-checksums.json"
         seen = _read_json(seen_path)
         expected = pinned or seen.get(url)
@@ -231,7 +260,7 @@ class EmbeddedWeaviate:
             probe.settimeout(1.0)
             return probe.connect_ex((self.options.hostname, self.options.port)) == 0
 
-    def ensure_running(self, progress: DownloadProgress | None = None) -> bool:
+    def ensure_running(self, progress: DownloadProgress | None = None, step: Step | None = None) -> bool:
         """Make Weaviate answer on the port and hold a lease on it; True when this call started it.
 
         A Weaviate already answering there (another window's) is shared, not
@@ -241,7 +270,7 @@ class EmbeddedWeaviate:
             self._lease = self._take_lease()
         if self.answering():
             return False
-        self.fetch(progress)
+        self.fetch(progress, step)
         with self._locked():
             if self.answering():
                 return False  # another window started it while we waited for the lock
@@ -260,22 +289,8 @@ class EmbeddedWeaviate:
         options = self.options
         options.data_dir.mkdir(parents=True, exist_ok=True)
         log_path = options.state_dir / "weaviate.log"
-        env = dict(os.environ)
-        env.update(
-            {
-                "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
-                "QUERY_DEFAULTS_LIMIT": "20",
-                "PERSISTENCE_DATA_PATH": str(options.data_dir),
-                "DEFAULT_VECTORIZER_MODULE": "none",
-                "ENABLE_MODULES": "",
-                "DISABLE_TELEMETRY": "true",  # nothing leaves the machine
-                # One fixed node name per port: Weaviate keeps its data under the node's name.
-                "CLUSTER_HOSTNAME": f"Embedded_at_{options.port}",
-                "CLUSTER_GOSSIP_BIND_PORT": str(_free_port()),
-                "CLUSTER_DATA_BIND_PORT": str(_free_port()),
-                "GRPC_PORT": str(_free_port()),
-            }
-        )
+        # One fixed node name per port: Weaviate keeps its data under the node's name.
+        env = dict(os.environ) | loopback_node_env(f"Embedded_at_{options.port}", options.data_dir)
         with log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [str(self.binary), "--host", options.hostname, "--port", str(options.port), "--scheme", "http"],
@@ -376,6 +391,49 @@ class EmbeddedWeaviate:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def loopback_node_env(node: str, data_dir: Path) -> dict[str, str]:
+    """The environment of a single-node Weaviate on loopback that shares the machine with others.
+
+    Weaviate wants its cluster data port one above the gossip port (the v3 client
+    sets only the gossip port for that reason); it advertises an address read from
+    the machine's interfaces unless told (which fails where those have no name);
+    and its Raft ports default to 8300/8301, so a second Weaviate on the machine
+    collides. Every port here is free when chosen; the node joins only itself.
+    """
+    gossip = _free_port_pair()
+    return {
+        "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
+        "QUERY_DEFAULTS_LIMIT": "20",
+        "PERSISTENCE_DATA_PATH": str(data_dir),
+        "DEFAULT_VECTORIZER_MODULE": "none",
+        "ENABLE_MODULES": "",
+        "DISABLE_TELEMETRY": "true",  # nothing leaves the machine
+        "CLUSTER_HOSTNAME": node,
+        "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
+        "CLUSTER_GOSSIP_BIND_PORT": str(gossip),
+        "CLUSTER_DATA_BIND_PORT": str(gossip + 1),
+        "RAFT_PORT": str(_free_port()),
+        "RAFT_INTERNAL_RPC_PORT": str(_free_port()),
+        "RAFT_JOIN": node,
+        "RAFT_BOOTSTRAP_EXPECT": "1",
+        "GRPC_PORT": str(_free_port()),
+    }
+
+
+def _free_port_pair() -> int:
+    """A free port whose next port is free too."""
+    for _ in range(100):
+        port = _free_port()
+        if port < 65535:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise OSError("no two free neighbouring ports on 127.0.0.1")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -408,6 +466,12 @@ def _tail(log_path: Path, lines: int = 5) -> str:
     return " | ".join(text)[-600:] or "(empty)"
 
 
+def _data_folder(port: int) -> str:
+    """The default data folder: the v3 client's on the default port; one per port besides (two
+    Weaviates cannot share one data folder: the second waits for the first's locks forever)."""
+    return "weaviate" if port == DEFAULT_EMBEDDED_PORT else f"weaviate-{port}"
+
+
 def embedded_for(settings: WeaviateSettings, env: Mapping[str, str] | None = None) -> EmbeddedWeaviate:
     """The Weaviate Embedded that `settings` describe, with the XDG folders as defaults."""
     env = os.environ if env is None else env
@@ -420,7 +484,7 @@ def embedded_for(settings: WeaviateSettings, env: Mapping[str, str] | None = Non
             version=settings.embedded_version,
             port=settings.embedded_port,
             binary_dir=Path(settings.embedded_binary_path or cache / "weaviate-embedded").expanduser(),
-            data_dir=Path(settings.embedded_persistence_path or data / "weaviate").expanduser(),
+            data_dir=Path(settings.embedded_persistence_path or data / _data_folder(settings.embedded_port)).expanduser(),
             state_dir=state / "acolyte-lsp" / f"embedded-{settings.embedded_port}",
         )
     )

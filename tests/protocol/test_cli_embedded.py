@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from acolyte_lsp.store.embedded import BUILD_ENV, RELEASES_ENV
+from acolyte_lsp.store.weaviate_build import go_command
 from tests.embedded_release import ReleaseServer, answering, free_port, nothing_at_the_default_url, release  # noqa: F401 - fixtures
 
 pytestmark = [
@@ -93,3 +95,25 @@ def test_run_sh_falls_back_to_the_stand_in_only_when_embedded_cannot_be_had(tmp_
     assert "starting the in-memory Weaviate protocol stand-in" in done.stderr
     assert "files: 1 (1 indexed" in done.stdout
     assert not answering(8080), "the stand-in outlived the run"
+
+
+# The user's own Go build cache (the tests' XDG_CACHE_HOME would send Go to an empty one: minutes of compiling).
+GO_CACHE = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True).stdout.strip() if go_command() else ""
+
+
+@pytest.mark.skipif(go_command() is None, reason="no Go toolchain: Weaviate cannot be built from its module here")
+def test_embedded_fetch_builds_weaviate_from_its_go_module_when_no_release_can_be_downloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(BUILD_ENV, "1")
+    monkeypatch.setenv(RELEASES_ENV, f"http://127.0.0.1:{free_port()}")  # a mirror that does not answer
+    monkeypatch.setenv("GOCACHE", GO_CACHE)
+    done = subprocess.run(
+        [sys.executable, "-m", "acolyte_lsp", "embedded", "fetch", "--path", str(tmp_path)],
+        capture_output=True, text=True, timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cannot be downloaded" in done.stderr and "Building Weaviate 1.25.4 from its Go module" in done.stderr
+    binary = Path(done.stdout.strip().split(": ", 1)[1])
+    version = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=60)
+    assert "weaviate" in (version.stdout + version.stderr).lower()

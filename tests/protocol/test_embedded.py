@@ -19,7 +19,7 @@ from weaviate.embedded import EmbeddedDB
 from weaviate.embedded import EmbeddedOptions as ClientEmbeddedOptions
 
 from acolyte_lsp.config import WeaviateSettings
-from acolyte_lsp.store.embedded import RELEASE_SHA256, EmbeddedWeaviate, download_url, embedded_for
+from acolyte_lsp.store.embedded import RELEASE_SHA256, RELEASES_ENV, EmbeddedWeaviate, download_url, embedded_for
 from acolyte_lsp.store.errors import EmbeddedWeaviateError
 from tests.embedded_release import ReleaseServer, free_port, release, release_archive  # noqa: F401 - fixture
 
@@ -135,13 +135,13 @@ def test_a_release_that_changed_since_its_first_download_is_refused_and_never_ru
 
 
 def test_a_pinned_release_checksum_must_match(release: ReleaseServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("acolyte_lsp.store.embedded.GITHUB_RELEASES", release.url.rsplit("/releases/", 1)[0] + "/")
-    name = release.url.rsplit("/", 1)[-1]
+    monkeypatch.setenv(RELEASES_ENV, release.url.rsplit("/releases/", 1)[0])  # a mirror of the release downloads
+    name = download_url("1.25.4").rsplit("/", 1)[-1]
     monkeypatch.setitem(RELEASE_SHA256, name, hashlib.sha256(b"another archive").hexdigest())
     with pytest.raises(EmbeddedWeaviateError, match="not the pinned"):
-        _embedded(release.url).fetch()
+        _embedded("1.25.4").fetch()
     monkeypatch.setitem(RELEASE_SHA256, name, hashlib.sha256(release.archive).hexdigest())
-    assert _embedded(release.url).fetch().is_file()
+    assert _embedded("1.25.4").fetch().is_file()
 
 
 def test_a_port_held_by_another_program_is_named(release: ReleaseServer) -> None:
