@@ -14,6 +14,7 @@ from acolyte_lsp.config import EmbeddingSettings, WeaviateSettings
 from acolyte_lsp.embedding import load_embedder
 from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.embedded import BUILD_ENV
+from tests.recording_proxy import RecordingProxy
 from tests.weaviate_server import WeaviateTestServer
 
 REAL_WEAVIATE_URL = os.environ.get("WEAVIATE_URL")
@@ -23,9 +24,6 @@ REAL_WEAVIATE_URL = os.environ.get("WEAVIATE_URL")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("ACOLYTE_MODEL_CACHE", str(Path(__file__).resolve().parents[1] / ".cache" / "models"))
 
-needs_test_server = pytest.mark.skipif(
-    bool(REAL_WEAVIATE_URL), reason="injects faults, which only the protocol test server can do"
-)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,11 +32,32 @@ def _default_model_converted() -> None:
     load_embedder(EmbeddingSettings())
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On a real Weaviate, tests that need the stand-in's faults are skipped before any fixture starts
+    (a language server started first would wait forever for its teardown)."""
+    if not REAL_WEAVIATE_URL:
+        return
+    skip = pytest.mark.skip(reason="injects faults or reads the stand-in's state, which only the protocol test server can do")
+    for item in items:
+        if "test_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def test_server() -> Iterator[WeaviateTestServer]:
-    """The protocol test server (tests that inject faults use this and skip on a real Weaviate)."""
+    """The protocol test server (tests that inject faults or read its state; skipped on a real Weaviate)."""
+    with WeaviateTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def recorded_weaviate() -> Iterator[WeaviateTestServer | RecordingProxy]:
+    """A Weaviate whose requests are kept (`requests`, `requests_to`): the stand-in, or on a real
+    Weaviate a recording proxy in front of it."""
     if REAL_WEAVIATE_URL:
-        pytest.skip("injects faults, which only the protocol test server can do")
+        with RecordingProxy(REAL_WEAVIATE_URL) as proxy:
+            yield proxy
+        return
     with WeaviateTestServer() as server:
         yield server
 

@@ -24,6 +24,7 @@ COMMAND = f"{MODULE}/cmd/weaviate-server"
 # `go mod download -json` Sum of the versions acolyte-lsp knows (checked after Go's own check).
 PINNED_MODULE_SUMS = {
     "1.25.4": "h1:NOpyo1FNcKQaiWpt/1XgzF5zjxMvEFVFbjm3g0m3/Vc=",
+    "1.35.2": "h1:D/cB4Lz8BIhE8s6cMUa4dRhlz356r1LRqDLgr5pKhPA=",
 }
 BUILD_TIMEOUT_S = 3600.0
 HEARTBEAT_S = 10.0

@@ -46,6 +46,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.timeout(900)
 def test_vscode_indexes_reindexes_from_the_palette_and_shows_the_problem(tmp_path: Path) -> None:
     workspace = tmp_path / "project"
     (workspace / "src").mkdir(parents=True)

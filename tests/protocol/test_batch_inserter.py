@@ -22,7 +22,10 @@ from acolyte_lsp.store.batch_inserter import (
 )
 from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.schema import ensure_schema
+from tests.recording_proxy import RecordingProxy
 from tests.weaviate_server import WeaviateTestServer
+
+Recorded = WeaviateTestServer | RecordingProxy  # the stand-in, or a recording proxy before a real Weaviate
 
 from .helpers import chunk_objects
 
@@ -129,14 +132,16 @@ async def test_a_property_json_cannot_hold_fails_only_its_object(client: weaviat
     assert (again.successful, again.failed) == (6, 0), "the failed batch left nothing behind"
 
 
-async def test_individual_mode_uses_one_request_per_object(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
+async def test_individual_mode_uses_one_request_per_object(recorded_weaviate: Recorded, class_name: str) -> None:
+    client = connect(WeaviateSettings(url=recorded_weaviate.url))
+    ensure_schema(client, class_name)
     objects, vectors, uuids = chunk_objects(6)
     objects[2]["start_line"] = "x"
-    result = await _inserter(fault_client, batch_size=1).batch_insert(objects, vectors, CLASS, uuids)
+    result = await _inserter(client, batch_size=1).batch_insert(objects, vectors, class_name, uuids)
     assert (result.successful, result.failed) == (5, 1)
     assert result.errors[0]["index"] == 2
-    assert test_server.requests_to("POST", "/v1/batch/objects") == []
-    assert len(test_server.requests_to("POST", "/v1/objects")) == 6
+    assert recorded_weaviate.requests_to("POST", "/v1/batch/objects") == []
+    assert len(recorded_weaviate.requests_to("POST", "/v1/objects")) == 6
 
 
 async def test_client_side_refusal_is_an_invalid_object_error(client: weaviate.Client, class_name: str) -> None:
@@ -425,24 +430,26 @@ async def test_parallel_clients_overlap_without_losing_or_duplicating_objects(te
     assert len(stored) == 200 and len({o.id for o in stored}) == 200
 
 
-async def test_a_call_shorter_than_a_batch_per_client_is_spread_over_every_client(test_server: WeaviateTestServer) -> None:
-    clients = [connect(WeaviateSettings(url=test_server.url)) for _ in range(2)]
-    ensure_schema(clients[0], CLASS)
+async def test_a_call_shorter_than_a_batch_per_client_is_spread_over_every_client(
+    recorded_weaviate: Recorded, class_name: str
+) -> None:
+    clients = [connect(WeaviateSettings(url=recorded_weaviate.url)) for _ in range(2)]
+    ensure_schema(clients[0], class_name)
     inserter = WeaviateBatchInserter(clients, batch_size=100, dynamic=False)
     objects, vectors, uuids = chunk_objects(61)
-    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    result = await inserter.batch_insert(objects, vectors, class_name, uuids)
     assert (result.successful, result.failed) == (61, 0)
-    assert sorted(r.objects for r in test_server.requests_to("POST", "/v1/batch/objects")) == [30, 31]
+    assert sorted(r.objects for r in recorded_weaviate.requests_to("POST", "/v1/batch/objects")) == [30, 31]
 
 
-async def test_a_call_too_short_to_be_worth_two_requests_goes_to_one_client(test_server: WeaviateTestServer) -> None:
-    clients = [connect(WeaviateSettings(url=test_server.url)) for _ in range(2)]
-    ensure_schema(clients[0], CLASS)
+async def test_a_call_too_short_to_be_worth_two_requests_goes_to_one_client(recorded_weaviate: Recorded, class_name: str) -> None:
+    clients = [connect(WeaviateSettings(url=recorded_weaviate.url)) for _ in range(2)]
+    ensure_schema(clients[0], class_name)
     inserter = WeaviateBatchInserter(clients, batch_size=100, dynamic=False)
     objects, vectors, uuids = chunk_objects(MIN_SPLIT_OBJECTS + 5)
-    result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
+    result = await inserter.batch_insert(objects, vectors, class_name, uuids)
     assert result.successful == MIN_SPLIT_OBJECTS + 5
-    assert [r.objects for r in test_server.requests_to("POST", "/v1/batch/objects")] == [MIN_SPLIT_OBJECTS + 5]
+    assert [r.objects for r in recorded_weaviate.requests_to("POST", "/v1/batch/objects")] == [MIN_SPLIT_OBJECTS + 5]
 
 
 async def test_a_stream_is_consumed_batch_by_batch_with_back_pressure(
@@ -470,10 +477,12 @@ async def test_a_stream_is_consumed_batch_by_batch_with_back_pressure(
 
 
 async def test_batch_size_one_means_individual_inserts_even_with_dynamic_batching(
-    test_server: WeaviateTestServer, fault_client: weaviate.Client
+    recorded_weaviate: Recorded, class_name: str
 ) -> None:
+    client = connect(WeaviateSettings(url=recorded_weaviate.url))
+    ensure_schema(client, class_name)
     objects, vectors, uuids = chunk_objects(4)
-    result = await _inserter(fault_client, batch_size=1, dynamic=True).batch_insert(objects, vectors, CLASS, uuids)
+    result = await _inserter(client, batch_size=1, dynamic=True).batch_insert(objects, vectors, class_name, uuids)
     assert result.successful == 4
-    assert test_server.requests_to("POST", "/v1/batch/objects") == []
-    assert len(test_server.requests_to("POST", "/v1/objects")) == 4
+    assert recorded_weaviate.requests_to("POST", "/v1/batch/objects") == []
+    assert len(recorded_weaviate.requests_to("POST", "/v1/objects")) == 4

@@ -101,6 +101,7 @@ def test_run_sh_falls_back_to_the_stand_in_only_when_embedded_cannot_be_had(tmp_
 GO_CACHE = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True).stdout.strip() if go_command() else ""
 
 
+@pytest.mark.timeout(1800)
 @pytest.mark.skipif(go_command() is None, reason="no Go toolchain: Weaviate cannot be built from its module here")
 def test_embedded_fetch_builds_weaviate_from_its_go_module_when_no_release_can_be_downloaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

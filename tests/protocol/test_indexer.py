@@ -19,7 +19,10 @@ from acolyte_lsp.store import queries
 from acolyte_lsp.store.chunk_store import ChunkStore
 from acolyte_lsp.store.errors import StoreError
 from tests.files import lines, write
+from tests.recording_proxy import RecordingProxy
 from tests.weaviate_server import WeaviateTestServer
+
+Recorded = WeaviateTestServer | RecordingProxy  # the stand-in, or a recording proxy before a real Weaviate
 
 
 def _settings(url: str, class_name: str = "CodeChunk") -> Settings:
@@ -203,8 +206,10 @@ async def test_provider_none_without_the_module_is_a_clear_error(test_server: We
         await ChunkStore.open(settings, Metrics())
 
 
-async def test_consistency_level_is_sent_with_batches_and_deletes(test_server: WeaviateTestServer, tmp_path: Path) -> None:
-    settings = _settings(test_server.url)
+async def test_consistency_level_is_sent_with_batches_and_deletes(
+    recorded_weaviate: Recorded, class_name: str, tmp_path: Path
+) -> None:
+    settings = _settings(recorded_weaviate.url, class_name)
     settings = dataclasses.replace(settings, weaviate=dataclasses.replace(settings.weaviate, consistency_level="QUORUM"))
     store = await ChunkStore.open(settings, Metrics())
     service = IndexingService(settings, store, HashEmbedder(), lambda e: None)
@@ -214,7 +219,7 @@ async def test_consistency_level_is_sent_with_batches_and_deletes(test_server: W
     await service.index_file(WorkspaceRoot.at(tmp_path), "a.py")
     store.close()
     for method in ("POST", "DELETE"):
-        requests_made = test_server.requests_to(method, "/v1/batch/objects")
+        requests_made = recorded_weaviate.requests_to(method, "/v1/batch/objects")
         assert requests_made and all("consistency_level=QUORUM" in r.query for r in requests_made), method
 
 

@@ -163,12 +163,12 @@ def _graphql_queries(server) -> list[str]:  # type: ignore[no-untyped-def]
     return [r.graphql for r in server.requests_to("POST", "/v1/graphql")]
 
 
-def test_indexed_files_reads_one_first_chunk_per_file_when_their_counts_add_up(test_server, class_name) -> None:  # type: ignore[no-untyped-def]
-    client = connect(WeaviateSettings(url=test_server.url))
+def test_indexed_files_reads_one_first_chunk_per_file_when_their_counts_add_up(recorded_weaviate, class_name) -> None:  # type: ignore[no-untyped-def]
+    client = connect(WeaviateSettings(url=recorded_weaviate.url))
     _seed_files(client, class_name, {"src/a.py": ("a1", 3), "src/b.py": ("b1", 4), "c.md": ("c1", 1)})
-    before = len(_graphql_queries(test_server))
+    before = len(_graphql_queries(recorded_weaviate))
     assert queries.indexed_files(client, class_name, "ws") == {"src/a.py": {"a1"}, "src/b.py": {"b1"}, "c.md": {"c1"}}
-    asked = _graphql_queries(test_server)[before:]
+    asked = _graphql_queries(recorded_weaviate)[before:]
     assert len(asked) == 2 and "chunk_index" in asked[1], "listed from every chunk although the first chunks add up"
 
 
