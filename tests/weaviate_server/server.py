@@ -12,6 +12,7 @@ timeout, dropped connections, per-object rejections, latency on every request;
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import threading
@@ -133,6 +134,23 @@ class RequestRecord:
     objects: int = 0
     query: str = ""
     graphql: str = ""  # the GraphQL query a POST /v1/graphql asked
+
+
+_NEW_NODE = re.compile(r"new node has a vector with length (\d+)\. Existing nodes have vectors with length (\d+)")
+
+
+def _batch_vector_error(message: str, length_before: int | None, state: WeaviateState, class_name: str) -> str:
+    """Weaviate checks a vector's length against the index's only once the index had vectors before
+    the batch; a length set by an earlier object of the same batch shows up as the HNSW distancer's error."""
+    found = _NEW_NODE.search(message)
+    if found is None or length_before is not None:
+        return message
+    doc_id = len(state.objects.get(class_name, {}))
+    return (
+        f"insert to vector index: insert doc id {doc_id} to vector index: find and connect neighbors: at level 0: "
+        "pick entrypoint at level beginning: calculate distance between insert node and entrypoint: "
+        f"vector lengths don't match: {found.group(2)} vs {found.group(1)}"
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -471,6 +489,7 @@ class WeaviateTestServer:
             raise WeaviateError(422, "invalid batch: body must contain an objects array")
         record.objects = len(body["objects"])
         out = []
+        lengths_before: dict[str, int | None] = {}  # each class's vector length when the batch began
         for obj in body["objects"]:
             obj = obj if isinstance(obj, dict) else {}
             class_name = capitalize_class(str(obj.get("class", "")))
@@ -478,10 +497,12 @@ class WeaviateTestServer:
             error = self.faults.rejection(obj)
             if error is None:
                 try:
+                    if class_name not in lengths_before and class_name in self.state.classes:
+                        lengths_before[class_name] = self.state.vector_length(class_name)
                     class_name, object_id, properties, vector = self.state.validate(obj)
                     self.state.put(class_name, object_id, properties, vector)
                 except WeaviateError as err:
-                    error = err.message
+                    error = _batch_vector_error(err.message, lengths_before.get(class_name), self.state, class_name)
             out.append(
                 self._object_response(class_name, object_id, obj.get("properties") or {}, obj.get("vector"), error)
             )

@@ -316,7 +316,7 @@ class WeaviateState:
 
     # ---- objects ------------------------------------------------------------
 
-    def _vector_length(self, class_name: str) -> int | None:
+    def vector_length(self, class_name: str) -> int | None:
         for obj in self.objects.get(class_name, {}).values():
             if obj.vector is not None:
                 return len(obj.vector)
@@ -361,7 +361,7 @@ class WeaviateState:
                 text = " ".join(str(v) for v in clean.values() if isinstance(v, str))
                 vector = np.asarray(module_vector(text), dtype=np.float32)
             if vector is not None:
-                existing = self._vector_length(class_name)
+                existing = self.vector_length(class_name)
                 if existing is not None and existing != len(vector):
                     raise WeaviateError(
                         422,
