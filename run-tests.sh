@@ -42,6 +42,23 @@ pytest_status() {
   return "$status"
 }
 
+# The real Weaviate is the referee: built from its Go module for the Embedded default (whose
+# binary also drives the Weaviate Embedded lifecycle tests) and the newest release the Go module
+# proxy lists; after the stand-in run the same tests run again on each. Tests that need the
+# stand-in's faults skip there; request-reading tests go through a recording proxy.
+versions=()
+if [ "${ACOLYTE_REAL_WEAVIATE:-1}" = "0" ]; then
+  echo "== real Weaviate runs skipped (ACOLYTE_REAL_WEAVIATE=0)" >&2
+elif ! command -v go >/dev/null 2>&1; then
+  echo "== real Weaviate runs skipped: no Go toolchain (go) to build Weaviate from its module; only the stand-in runs" >&2
+else
+  read -r -a versions <<<"$("$ACOLYTE_PY" -m tests.real_weaviate versions)"
+  for version in "${versions[@]}"; do
+    echo "== building Weaviate $version from its Go module (cached in .cache/weaviate; the first build takes a few minutes)" >&2
+    "$ACOLYTE_PY" -m tests.real_weaviate build "$version" >/dev/null
+  done
+fi
+
 echo "== pytest, on the Weaviate protocol stand-in (tests/weaviate_server)" >&2
 set +e
 "$ACOLYTE_PY" -m pytest -q "$@"
@@ -49,18 +66,8 @@ pytest_status $? "$@"
 overall=$?
 set -e
 
-# The real Weaviate is the referee: the same tests again on each version the Go toolchain builds
-# (the Embedded default and the newest release the Go module proxy lists). Tests that need the
-# stand-in's faults skip there; request-reading tests go through a recording proxy.
-if [ "${ACOLYTE_REAL_WEAVIATE:-1}" = "0" ]; then
-  echo "== real Weaviate runs skipped (ACOLYTE_REAL_WEAVIATE=0)" >&2
-elif ! command -v go >/dev/null 2>&1; then
-  echo "== real Weaviate runs skipped: no Go toolchain (go) to build Weaviate from its module; the stand-in run above is all that ran" >&2
-else
-  read -r -a versions <<<"$("$ACOLYTE_PY" -m tests.real_weaviate versions)"
+if [ "${#versions[@]}" -gt 0 ]; then
   for version in "${versions[@]}"; do
-    echo "== building Weaviate $version from its Go module (cached in .cache/weaviate; the first build takes a few minutes)" >&2
-    "$ACOLYTE_PY" -m tests.real_weaviate build "$version" >/dev/null
     url_file=$(mktemp)
     rm -f "$url_file"
     "$ACOLYTE_PY" -m tests.real_weaviate serve "$version" "$url_file" &

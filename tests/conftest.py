@@ -32,6 +32,10 @@ def _default_model_converted() -> None:
     load_embedder(EmbeddingSettings())
 
 
+# Fixtures that exist only on the stand-in (faults, its state, API-key auth set to a known key).
+STAND_IN_ONLY = frozenset({"test_server", "guarded_weaviate"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """On a real Weaviate, tests that need the stand-in's faults are skipped before any fixture starts
     (a language server started first would wait forever for its teardown)."""
@@ -39,7 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     skip = pytest.mark.skip(reason="injects faults or reads the stand-in's state, which only the protocol test server can do")
     for item in items:
-        if "test_server" in getattr(item, "fixturenames", ()):
+        if STAND_IN_ONLY.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(skip)
 
 

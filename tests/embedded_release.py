@@ -92,9 +92,35 @@ def stop_embedded_weaviates() -> None:
             pass
 
 
-@pytest.fixture
-def release() -> Iterator[ReleaseServer]:
-    server = ReleaseServer(release_archive())
+def real_release_archive() -> bytes | None:
+    """A release archive holding the real Weaviate of Embedded's default version, when it was built here
+    (`./run-tests.sh` builds it from its Go module); packed once, kept beside the binary."""
+    from tests.real_weaviate import EMBEDDED_DEFAULT, binary
+
+    built = binary(EMBEDDED_DEFAULT)
+    if not built.is_file():
+        return None
+    packed = built.with_name("release.tar.gz")
+    if not packed.is_file() or packed.stat().st_mtime < built.stat().st_mtime:
+        partial = packed.with_name(f".release.{os.getpid()}.tar.gz")
+        with tarfile.open(partial, mode="w:gz", compresslevel=1) as archive:
+            archive.add(built, arcname="weaviate")
+        partial.replace(packed)
+    return packed.read_bytes()
+
+
+@pytest.fixture(params=["stand-in", "weaviate"], ids=["stand-in release", "real Weaviate release"])
+def release(request: pytest.FixtureRequest) -> Iterator[ReleaseServer]:
+    """A release served from loopback: the stand-in's (a script starting the protocol test server) and
+    the real Weaviate's, built from its Go module (skipped where it was not built)."""
+    if request.param == "stand-in":
+        archive = release_archive()
+    else:
+        built = real_release_archive()
+        if built is None:
+            pytest.skip("the real Weaviate binary is built by ./run-tests.sh where Go is present (.cache/weaviate)")
+        archive = built
+    server = ReleaseServer(archive)
     yield server
     server.close()
     stop_embedded_weaviates()

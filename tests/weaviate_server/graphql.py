@@ -224,6 +224,10 @@ def _class_or_error(state: WeaviateState, name: str, type_name: str) -> str:
 
 def _get(state: WeaviateState, f: Field) -> list[dict[str, Any]]:
     class_name = _class_or_error(state, f.name, "GetObjectsObj")
+    known = {p["name"] for p in state.get_class(class_name)["properties"]} | {"_additional"}
+    for selection in f.selections:  # validated before anything runs, as GraphQL does
+        if selection.name not in known:
+            raise GraphQLError(f'Cannot query field "{selection.name}" on type "{class_name}".')
     where = f.args.get("where")
     near = f.args.get("nearVector")
     near_text = f.args.get("nearText")
@@ -299,7 +303,10 @@ def _keyword_or_hybrid(
     except keyword.KeywordSearchError as err:
         raise GraphQLError(str(err)) from None
     if f.args.get("bm25") is not None:
-        return [(obj, score, None) for obj, score in keyword.bm25(everything, allowed, query, properties, k1, b, keyword.class_stopwords(class_body))]
+        ranked = keyword.bm25(
+            everything, allowed, query, properties, k1, b, keyword.class_stopwords(class_body), state.lengths_count_repeats
+        )
+        return [(obj, score, None) for obj, score in ranked]
     alpha = float(args.get("alpha", keyword.DEFAULT_ALPHA))
     fusion = str(args.get("fusionType", "relativeScoreFusion"))
     if fusion not in ("rankedFusion", "relativeScoreFusion"):
@@ -307,7 +314,9 @@ def _keyword_or_hybrid(
     depth = max(keyword.HYBRID_SUBSEARCH_LIMIT, wanted)
     sparse = None
     if alpha < 1 and query:
-        sparse = keyword.bm25(everything, allowed, query, properties, k1, b, keyword.class_stopwords(class_body))[:depth]
+        sparse = keyword.bm25(
+            everything, allowed, query, properties, k1, b, keyword.class_stopwords(class_body), state.lengths_count_repeats
+        )[:depth]
     dense = None
     if alpha > 0:
         vector = args.get("vector")

@@ -107,6 +107,7 @@ def bm25(
     k1: float = DEFAULT_K1,
     b: float = DEFAULT_B,
     stopwords: frozenset[str] = EN_STOPWORDS,
+    lengths_count_repeats: bool = False,
 ) -> list[tuple[Any, float]]:
     """(object, score) for the objects holding a query term, best first; `allowed` ids when filtered."""
     objects = list(everything)
@@ -124,9 +125,13 @@ def bm25(
                 tokens = [t for v in values for t in tokenize(v, prop.tokenization)]
                 obj.terms[key] = (Counter(tokens), len(tokens)) if values else None
             entry = obj.terms[key]
-            column.append(entry)
             if entry is not None:
-                lengths.append(entry[1])
+                # Weaviate's mean property length counts each distinct term once; a document's own
+                # length does too up to 1.25, while newer versions' inverted buckets count repeats.
+                distinct = len(entry[0])
+                entry = (entry[0], entry[1] if lengths_count_repeats else distinct)
+                lengths.append(distinct)
+            column.append(entry)
         counts[prop.name] = column
         mean_lengths.append(sum(lengths) / len(lengths) if lengths else 0.0)
     mean_length = sum(mean_lengths) / len(mean_lengths) if mean_lengths else 0.0

@@ -324,11 +324,12 @@ class WeaviateTestServer:
         api_key: str | None = None,
         modules: tuple[str, ...] = (),
         nodes: int = 1,
+        version: str = "1.25.4",
     ) -> None:
         self.host = host
         self.port = port
         self.api_key = api_key
-        self.state = WeaviateState(auto_schema=auto_schema, modules=frozenset(modules), nodes=nodes)
+        self.state = WeaviateState(auto_schema=auto_schema, modules=frozenset(modules), nodes=nodes, version=version)
         self.faults = Faults()
         self.requests: list[RequestRecord] = []
         self.in_flight = 0

@@ -233,6 +233,12 @@ class WeaviateState:
     _field_index: dict[str, dict[str, dict[str, set[str]]]] = field(default_factory=dict)
     _sorted_ids: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def lengths_count_repeats(self) -> bool:
+        """BM25's document length: distinct terms up to Weaviate 1.25, every term in later versions
+        (their inverted buckets; read in 1.35.2's source, held by the parity suite)."""
+        return tuple(int(p) for p in self.version.split(".")[:2]) > (1, 25)
+
     # ---- schema -------------------------------------------------------------
 
     def get_class(self, name: str) -> dict[str, Any]:
