@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, Settings, We
 from acolyte_lsp.indexer import WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.chunk_store import ChunkStore
+from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.errors import StoreError
+from acolyte_lsp.store.schema import ensure_schema
 from tests.convergence import assert_converged
 from tests.files import lines, write
 from tests.weaviate_server import WeaviateTestServer
@@ -73,3 +76,54 @@ def test_two_servers_indexing_one_shared_workspace_at_once_converge_without_dupl
     last = subprocess.run([*command[:4], str(clone_b), *command[4:]], capture_output=True, text=True, timeout=180)
     assert last.returncode == 0, last.stderr
     assert_converged(client, class_name, WorkspaceRoot.at(clone_b, "team-repo"), settings)
+
+
+def test_several_clis_creating_the_class_at_once_all_succeed(weaviate_url: str, class_name: str, tmp_path: Path) -> None:
+    """Each reads the schema, finds no class and creates it: all but one hear "already exists", read it back, go on."""
+    folders = []
+    for i in range(4):
+        folder = tmp_path / f"clone{i}"
+        write(folder, {"a.py": lines(f"clone {i}", 12)})
+        (folder / ".acolyte").write_text(f"weaviate:\n  class_name: {class_name}\nembeddings:\n  provider: hash\n")
+        folders.append(folder)
+    runs = [
+        subprocess.Popen([sys.executable, "-m", "acolyte_lsp", "index", str(f), "--url", weaviate_url, "--trust"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for f in folders
+    ]
+    for run in runs:
+        _, errors = run.communicate(timeout=180)
+        assert run.returncode == 0, errors.decode(errors="replace")
+
+
+def test_creators_that_all_found_no_class_all_end_with_the_class_checked(
+    weaviate_url: str, class_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every creator reads the schema before any creates the class: the race two servers starting at once run."""
+    creators = 4
+    read_schema = threading.Barrier(creators)
+    real_get = weaviate.schema.Schema.get
+    looked = threading.local()
+
+    def get_then_wait(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        schema = real_get(self, *args, **kwargs)
+        if not args and not kwargs and not getattr(looked, "once", False):
+            looked.once = True
+            read_schema.wait(timeout=30)  # nobody creates before everybody has looked once
+        return schema
+
+    monkeypatch.setattr(weaviate.schema.Schema, "get", get_then_wait)
+    outcomes: list[object] = []
+
+    def create() -> None:
+        try:
+            outcomes.append(ensure_schema(connect(WeaviateSettings(url=weaviate_url)), class_name))
+        except Exception as err:  # noqa: BLE001 - the failure is what is checked
+            outcomes.append(err)
+
+    threads = [threading.Thread(target=create) for _ in range(creators)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(map(repr, outcomes)) == ["False"] * (creators - 1) + ["True"]
