@@ -411,6 +411,9 @@ def loopback_node_env(node: str, data_dir: Path) -> dict[str, str]:
         "CLUSTER_HOSTNAME": node,
         "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
         "CLUSTER_GOSSIP_BIND_PORT": str(gossip),
+        # Weaviate reaches a node (itself too, for writes at a consistency level) at its advertised
+        # gossip port + 1; unset, that is memberlist's default 7946, whoever listens there.
+        "CLUSTER_ADVERTISE_PORT": str(gossip),
         "CLUSTER_DATA_BIND_PORT": str(gossip + 1),
         "RAFT_PORT": str(_free_port()),
         "RAFT_INTERNAL_RPC_PORT": str(_free_port()),
