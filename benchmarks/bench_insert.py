@@ -305,6 +305,7 @@ def main() -> None:
     parser.add_argument("--wire-cost", action="store_true", help="only show where the client's time goes")
     parser.add_argument("--split", action="store_true", help="only compare short calls split over 2 clients or not")
     parser.add_argument("--plain-client", action="store_true", help="only compare a plain weaviate.Client with connect()")
+    parser.add_argument("--real", default="", help="','-separated URLs of real Weaviates, measured after the stand-in's rows")
     args = parser.parse_args()
     if args.plain_client:
         plain_client()
@@ -322,11 +323,13 @@ def main() -> None:
     latencies = [float(s) for s in args.latencies.split(",")]
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; median of {args.repeat} runs; "
           f"(c) uses {args.ours_clients} clients, batch size {args.ours_batch_size}\n")
-    print("| latency | objects | (a) obj/s | (b) obj/s | (c) obj/s | ceiling obj/s | f32 ceiling obj/s "
+    print("| Weaviate | objects | (a) obj/s | (b) obj/s | (c) obj/s | ceiling obj/s | f32 ceiling obj/s "
           "| b/a | c/a | c/b | c/ceiling | c/f32 ceiling |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for latency in latencies:
-        proc, url = _start_server(latency)
+    servers = [(f"stand-in, {latency:g} ms", latency) for latency in latencies]
+    servers += [(_version_at(url), url) for url in filter(None, args.real.split(","))]
+    for label, where in servers:
+        proc, url = _start_server(where) if isinstance(where, float) else (None, where)
         try:
             settings = WeaviateSettings(url=url, read_timeout_s=120)
             ensure_schema(connect(settings), "CodeChunk")
@@ -359,7 +362,7 @@ def main() -> None:
                     return f"{rates[x] / rates[y]:.2f}"
 
                 print(
-                    f"| {latency:g} ms | {n:,} | {rates['a']:,.0f} | {rates['b']:,.0f} | {rates['c']:,.0f} | "
+                    f"| {label} | {n:,} | {rates['a']:,.0f} | {rates['b']:,.0f} | {rates['c']:,.0f} | "
                     f"{rates['ceiling']:,.0f} | {rates['f32']:,.0f} | {ratio('b', 'a')} | {ratio('c', 'a')} | "
                     f"{ratio('c', 'b')} | {ratio('c', 'ceiling')} | {ratio('c', 'f32')} |",
                     flush=True,
@@ -367,8 +370,14 @@ def main() -> None:
             for inserter in inserters.values():
                 inserter.close()
         finally:
-            proc.kill()
-            proc.wait()
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+
+
+def _version_at(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/v1/meta", timeout=10) as reply:
+        return f"Weaviate {json.loads(reply.read())['version']}"
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import asyncio
 import random
 import re
@@ -194,6 +195,13 @@ CONTEXTS = {  # what each `--context` run embeds for a chunk (without: the index
 }
 
 
+def _version_at(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/v1/meta", timeout=10) as reply:
+        return f"Weaviate {json.loads(reply.read())['version']}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=400)
@@ -201,6 +209,7 @@ def main() -> None:
     parser.add_argument("--context", choices=sorted(CONTEXTS), help="embed each chunk with this context (default: the indexer's)")
     parser.add_argument("--model2vec", help="also a model2vec static model folder (benchmarks/static_embedder.py)")
     parser.add_argument("--chunk-lines", type=int, default=IndexingSettings().chunk_lines, help="indexing.chunk_lines")
+    parser.add_argument("--real", default="", help="','-separated URLs of real Weaviates, measured in the same run as the stand-in")
     args = parser.parse_args()
     if args.context:
         indexer.embedded_text = CONTEXTS[args.context]
@@ -211,18 +220,22 @@ def main() -> None:
         print(f"{len(queries)} documented public functions in {len(PACKAGES)} standard-library packages; "
               f"{len(sample)} queries asked", file=sys.stderr)
         proc, url = _start_server(0.0)
+        servers = [("stand-in", url), *((_version_at(u), u) for u in filter(None, args.real.split(",")))]
         try:
-            print("| embedder | search | MRR@10 | recall@1 | recall@5 | ms per query |")
-            print("|---|---|---|---|---|---|")
+            print("| Weaviate | embedder | search | MRR@10 | recall@1 | recall@5 | ms per query |")
+            print("|---|---|---|---|---|---|---|")
             runs = [(spec, embeddings, None) for spec, embeddings in parse_specs(args.embedders)]
             if args.model2vec:
                 from benchmarks.static_embedder import StaticEmbedder
 
                 runs.append((f"model2vec {Path(args.model2vec).name}", EmbeddingSettings(), StaticEmbedder(args.model2vec)))
-            for number, (spec, embeddings, given) in enumerate(runs):
-                measured = asyncio.run(_measure(url, tree, sample, embeddings, number, args.chunk_lines, given))
-                for label, (mrr, r1, r5), seconds in measured:
-                    print(f"| {spec} | {label} | {mrr:.3f} | {r1:.3f} | {r5:.3f} | {seconds * 1000:.0f} |", flush=True)
+            number = 0
+            for spec, embeddings, given in runs:
+                for server, server_url in servers:
+                    number += 1
+                    measured = asyncio.run(_measure(server_url, tree, sample, embeddings, number, args.chunk_lines, given))
+                    for label, (mrr, r1, r5), seconds in measured:
+                        print(f"| {server} | {spec} | {label} | {mrr:.3f} | {r1:.3f} | {r5:.3f} | {seconds * 1000:.0f} |", flush=True)
         finally:
             proc.kill()
             proc.wait()

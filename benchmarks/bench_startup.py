@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
+import json
 import multiprocessing
 import statistics
 import sys
@@ -129,49 +131,66 @@ def _restart_seconds(service: IndexingService, root: WorkspaceRoot, listing: str
         queries.indexed_files = default
 
 
+def _measure(url: str, root: WorkspaceRoot, exclude: tuple[str, ...], cache_dir: Path, repeat: int, walk: bool,
+             class_name: str = CLASS) -> tuple[int, int, float | None, float, float]:
+    """(files, chunks, walk s, every-chunk s, first-chunks s) of no-change restarts after a first index."""
+    settings = _settings(url, exclude)
+    settings = dataclasses.replace(settings, weaviate=dataclasses.replace(settings.weaviate, class_name=class_name))
+    store = LOOP.run_until_complete(ChunkStore.open(settings, Metrics()))
+    # As the server and the CLI run it: with the file-hash cache (the first run fills it).
+    service = IndexingService(settings, store, HashEmbedder(DIMS), lambda e: None, hash_cache_dir=cache_dir)
+    first = LOOP.run_until_complete(service.index_workspace(root))
+    walked = statistics.median(_restart_seconds(service, root, "walk")[0] for _ in range(repeat)) if walk else None
+    # Interleaved, so both meet the same machine.
+    chunk_runs, head_runs = [], []
+    for _ in range(repeat):
+        chunk_runs.append(_restart_seconds(service, root, "every chunk")[0])
+        head_runs.append(_restart_seconds(service, root, "first chunks")[0])
+    store.close()
+    return first.files_indexed, first.chunks, walked, statistics.median(chunk_runs), statistics.median(head_runs)
+
+
+def _row(name: str, where: str, files: int, chunks: int, others: str, walk: float | None, every: float, heads: float) -> str:
+    walk_text = f"{walk:.2f}" if walk is not None else "not run (minutes)"
+    return (f"| {name} | {where} | {files:,} | {chunks:,} | {others} | {walk_text} | {every:.2f} | "
+            f"{heads:.2f} | {heads * 10_000 / max(files, 1):.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--others-factor", type=int, default=100, help="others' chunks as a multiple of the tree's")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--walk-factor", type=int, default=10, help="the walk beside others is measured at this factor")
+    parser.add_argument("--real", default="", help="','-separated URLs of real Weaviates: the trees alone in a fresh class there")
     args = parser.parse_args()
-    print("| tree | files | chunks | others' chunks in the class | walk s | aggregate of every chunk s | "
+    print("| tree | Weaviate | files | chunks | others' chunks in the class | walk s | aggregate of every chunk s | "
           "aggregate of first chunks s (default) | default s / 10,000 files |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, (path, exclude) in TREES.items():
         if not path.is_dir():
             continue
         root = WorkspaceRoot.at(path)
-        cache_dir = Path(tempfile.mkdtemp(prefix="acolyte-bench-cache-"))
         chunks = 0
         for factor in (0, args.walk_factor, args.others_factor):
             others = chunks * factor
             proc, url = _start(others)
             try:
-                settings = _settings(url, exclude)
-                store = LOOP.run_until_complete(ChunkStore.open(settings, Metrics()))
-                # As the server and the CLI run it: with the file-hash cache (the first run fills it).
-                service = IndexingService(settings, store, HashEmbedder(DIMS), lambda e: None, hash_cache_dir=cache_dir)
-                first = LOOP.run_until_complete(service.index_workspace(root))
-                chunks = chunks or first.chunks
-                files = first.files_indexed
-                walk = (
-                    statistics.median(_restart_seconds(service, root, "walk")[0] for _ in range(args.repeat))
-                    if factor <= args.walk_factor else None
-                )
-                # Interleaved, so both meet the same machine.
-                chunk_runs, head_runs = [], []
-                for _ in range(args.repeat):
-                    chunk_runs.append(_restart_seconds(service, root, "every chunk")[0])
-                    head_runs.append(_restart_seconds(service, root, "first chunks")[0])
-                every_chunk, heads = statistics.median(chunk_runs), statistics.median(head_runs)
-                store.close()
+                cache_dir = Path(tempfile.mkdtemp(prefix="acolyte-bench-cache-"))
+                files, chunks, walk, every, heads = _measure(url, root, exclude, cache_dir, args.repeat, factor <= args.walk_factor)
             finally:
                 proc.kill()
                 proc.join()
-            walk_text = f"{walk:.2f}" if walk is not None else "not run (minutes)"
-            print(f"| {name} | {files:,} | {chunks:,} | {others:,} ({factor}x) | {walk_text} | {every_chunk:.2f} | "
-                  f"{heads:.2f} | {heads * 10_000 / max(files, 1):.2f} |", flush=True)
+            print(_row(name, "stand-in", files, chunks, f"{others:,} ({factor}x)", walk, every, heads), flush=True)
+        for url in filter(None, args.real.split(",")):
+            cache_dir = Path(tempfile.mkdtemp(prefix="acolyte-bench-cache-"))
+            class_name = f"{CLASS}{uuid.uuid4().hex[:8]}"
+            files, chunks, walk, every, heads = _measure(url, root, exclude, cache_dir, args.repeat, True, class_name)
+            print(_row(name, _version_at(url), files, chunks, "0 (0x)", walk, every, heads), flush=True)
+
+
+def _version_at(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/v1/meta", timeout=10) as reply:
+        return f"Weaviate {json.loads(reply.read())['version']}"
 
 
 if __name__ == "__main__":

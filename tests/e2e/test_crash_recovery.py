@@ -14,10 +14,11 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from acolyte_lsp.config import IndexingSettings, Settings
+from acolyte_lsp.indexer import WorkspaceRoot
 from tests.convergence import assert_converged, convergence_problems
 from tests.files import lines, write
+from tests.trust import trust_folder
 from tests.weaviate_server import WeaviateTestServer
-from acolyte_lsp.indexer import WorkspaceRoot
 
 from .conftest import ended_progress, eventually, initialize
 
@@ -32,6 +33,7 @@ def _workspace(root: Path, files: int) -> None:
         "indexing:\n  chunk_lines: 10\n  chunk_overlap: 2\nsearch:\n  weaviate_batch_size: 20\n"
     )
     write(root, {f"pkg{i % 7}/mod{i}.py": lines(f"m{i}", 30) for i in range(files)})
+    trust_folder(root)  # the user's own folder: the language server uses its class name too
 
 
 def _index(root: Path, url: str) -> subprocess.CompletedProcess[str]:

@@ -351,11 +351,12 @@ async def test_malformed_notifications_unknown_commands_and_huge_payloads_leave_
         lsp._server.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # noqa: SLF001
     with pytest.raises(Exception):
         await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.noSuchCommand"))
-    huge_query = "find " * 400_000  # a 2 MB query
-    results = await lsp.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="acolyte.search", arguments=[{"query": huge_query}])
-    )
-    assert isinstance(results, list)
+    huge_query = "find " * 400_000  # a 2 MB query: refused by its length, not searched
+    with pytest.raises(JsonRpcInvalidParams) as too_long:
+        await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="acolyte.search", arguments=[{"query": huge_query}])
+        )
+    assert "2,000,000 characters long" in str(too_long.value) and len(str(too_long.value)) < 1000
     with pytest.raises(JsonRpcInvalidParams) as refused:  # the error does not echo the 2 MB back
         await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.search", arguments=[huge_query]))
     assert len(str(refused.value)) < 1000
