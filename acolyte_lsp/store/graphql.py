@@ -122,6 +122,15 @@ class Hybrid:
         return "hybrid: {" + ", ".join(parts) + "}"
 
 
+def _filter_and_limit(where_filter: Mapping[str, Any] | None, limit: int | None) -> list[str]:
+    args: list[str] = []
+    if where_filter is not None:
+        args.append(f"where: {where(where_filter)}")
+    if limit is not None:
+        args.append(f"limit: {integer(limit)}")
+    return args
+
+
 def get(
     class_name: str,
     properties: Sequence[str],
@@ -135,11 +144,7 @@ def get(
     additional: Sequence[str] = (),
 ) -> str:
     """A `Get` query for one class."""
-    args: list[str] = []
-    if where_filter is not None:
-        args.append(f"where: {where(where_filter)}")
-    if limit is not None:
-        args.append(f"limit: {integer(limit)}")
+    args = _filter_and_limit(where_filter, limit)
     if after is not None:
         args.append(f"after: {string(after)}")
     if hybrid is not None:
@@ -164,12 +169,8 @@ def aggregate(
     limit: int | None = None,
 ) -> str:
     """An `Aggregate` query for one class; `fields` is our own constant selection text, never input."""
-    args: list[str] = []
-    if where_filter is not None:
-        args.append(f"where: {where(where_filter)}")
+    args = _filter_and_limit(where_filter, limit)
     if group_by is not None:
         args.append(f"groupBy: [{string(name(group_by))}]")
-    if limit is not None:
-        args.append(f"limit: {integer(limit)}")
     arguments = f"({' '.join(args)})" if args else ""
     return f"{{Aggregate {{{name(class_name)}{arguments} {{{fields}}}}}}}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient, make_test_lsp_client
 
 SERVER_COMMAND = [sys.executable, "-m", "acolyte_lsp"]
 WAIT_LIMIT_S = 60.0
@@ -89,3 +90,26 @@ def options(url: str, class_name: str = "CodeChunk", **weaviate: Any) -> dict[st
         "search": {"weaviate_batch_size": 20},
         "indexing": {"chunk_lines": 10, "chunk_overlap": 2},
     }
+
+
+@asynccontextmanager
+async def answering_editor(
+    answer: str | None, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[LanguageClient, list[types.ShowMessageRequestParams]]]:
+    """One more editor window: acolyte-lsp over stdio, answering its questions with `answer`
+    (None: dismissing them), keeping what it was asked."""
+    client = make_test_lsp_client()
+    asked: list[types.ShowMessageRequestParams] = []
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def on_question(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        asked.append(params)
+        return None if answer is None else types.MessageActionItem(title=answer)
+
+    await client.start_io(*SERVER_COMMAND, env=env)
+    try:
+        yield client, asked
+    finally:
+        if client._server is not None and client._server.returncode is None:  # noqa: SLF001
+            await client.shutdown_session()
+        await client.stop()

@@ -10,21 +10,19 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import weaviate
 from lsprotocol import types
-from pytest_lsp import LanguageClient, make_test_lsp_client
+from pytest_lsp import LanguageClient
 
 from acolyte_lsp.embedded_choice import Answer
 from tests.embedded_release import ReleaseServer, answering, free_port, nothing_at_the_default_url, release  # noqa: F401 - fixtures
 from tests.files import lines, write
 
-from .conftest import SERVER_COMMAND, ended_progress, eventually, initialize
+from .conftest import answering_editor, ended_progress, eventually, initialize
 
 pytestmark = [
     pytest.mark.skipif(bool(os.environ.get("WEAVIATE_URL")), reason="Weaviate Embedded is driven with a stand-in release, not a server"),
@@ -43,24 +41,9 @@ def _options(release: ReleaseServer, port: int) -> dict[str, Any]:
     }
 
 
-@asynccontextmanager
-async def _window(answer: str | None = Answer.START) -> AsyncIterator[tuple[LanguageClient, list[types.ShowMessageRequestParams]]]:
-    """One more editor window: acolyte-lsp over stdio, answering the Embedded question with `answer`."""
-    client = make_test_lsp_client()
-    asked: list[types.ShowMessageRequestParams] = []
-
-    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
-    def on_question(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
-        asked.append(params)
-        return None if answer is None else types.MessageActionItem(title=answer)
-
-    await client.start_io(*SERVER_COMMAND)
-    try:
-        yield client, asked
-    finally:
-        if client._server is not None and client._server.returncode is None:  # noqa: SLF001
-            await client.shutdown_session()
-        await client.stop()
+def _window(answer: str | None = Answer.START):  # type: ignore[no-untyped-def]
+    """One more editor window, answering the Embedded question with `answer`."""
+    return answering_editor(answer)
 
 
 def _count(port: int) -> int:

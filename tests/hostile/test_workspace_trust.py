@@ -11,14 +11,10 @@ import pty
 import select
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lsprotocol import types
-from pytest_lsp import LanguageClient, make_test_lsp_client
 
 from acolyte_lsp.config import Settings, WeaviateSettings, load_settings
 from acolyte_lsp.controller import Controller
@@ -26,7 +22,7 @@ from acolyte_lsp.embedding import LoadedEmbedder
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.errors import WeaviateUnavailableError
 from acolyte_lsp.trust import DISTRUST, TRUST, TrustAnswers
-from tests.e2e.conftest import SERVER_COMMAND, eventually, eventually_status, initialize
+from tests.e2e.conftest import answering_editor, eventually, eventually_status, initialize
 from tests.embedded_release import ReleaseServer, free_port, nothing_at_the_default_url, release_archive  # noqa: F401 - fixture
 from tests.trust import trust_folder
 from tests.weaviate_server import WeaviateTestServer
@@ -177,25 +173,10 @@ class _HashLike:
     identity = "hash:test"
 
 
-@asynccontextmanager
-async def _editor(answer: str | None) -> AsyncIterator[tuple[LanguageClient, list[str]]]:
-    """An editor that answers acolyte-lsp's questions with `answer` and keeps what it was asked."""
-    client = make_test_lsp_client()
-    asked: list[str] = []
-
-    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
-    def on_question(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
-        asked.append(params.message)
-        return None if answer is None else types.MessageActionItem(title=answer)
-
-    # The user's environment names no Weaviate here: what the file names is the only other choice.
-    await client.start_io(*SERVER_COMMAND, env={k: v for k, v in os.environ.items() if k != "WEAVIATE_URL"})
-    try:
-        yield client, asked
-    finally:
-        if client._server is not None and client._server.returncode is None:  # noqa: SLF001
-            await client.shutdown_session()
-        await client.stop()
+def _editor(answer: str | None):  # type: ignore[no-untyped-def]
+    """An editor answering acolyte-lsp's questions with `answer`. The user's environment names no
+    Weaviate here: what the file names is the only other choice."""
+    return answering_editor(answer, env={k: v for k, v in os.environ.items() if k != "WEAVIATE_URL"})
 
 
 def _user_options(url: str) -> dict[str, Any]:
@@ -214,7 +195,7 @@ async def test_the_editor_is_asked_once_and_kept_ignoring_sends_nothing_to_the_f
             await initialize(client, tmp_path, options)
             await eventually(lambda: asked, "the trust question")
             status = await eventually_status(client, lambda s: s["state"] == "waiting for Weaviate")
-        assert f"send this folder's code to {theirs.url}" in asked[0] and "weaviate.class_name" in asked[0]
+        assert f"send this folder's code to {theirs.url}" in asked[0].message and "weaviate.class_name" in asked[0].message
         assert status["weaviate_url"] == "http://localhost:8080"
         assert status["settings_withheld"] == ["weaviate.url", "weaviate.class_name"]
         async with _editor(TRUST) as (client, asked_again):
