@@ -83,7 +83,8 @@ def test_batch_objects_success_and_per_object_errors(base: str) -> None:
     assert errors[0] is None
     assert errors[1][0]["message"] == "invalid text property 'title' on class 'Doc': not a string, but json.Number"
     assert errors[2][0]["message"].startswith("no such prop with name 'color' found in class 'Doc' in the schema")
-    assert "new node has a vector with length 3. Existing nodes have vectors with length 2" in errors[3][0]["message"]
+    # The length was set by this same batch: Weaviate's HNSW distancer notices, as in test_parity's world.
+    assert errors[3][0]["message"].endswith("vector lengths don't match: 2 vs 3")
     assert errors[4][0]["message"].startswith("no such class with name 'Nope' found in the schema")
 
 
