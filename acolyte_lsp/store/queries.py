@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -314,15 +316,27 @@ class QueryError(Exception):
     """Weaviate answered a GraphQL query with errors (their messages, never the query)."""
 
 
+# Weaviate rebuilds its GraphQL schema a moment after a class is created (by us, or by another
+# server starting at the same time): until then a query on it answers "Cannot query field".
+_CLASS_NOT_IN_GRAPHQL_YET = re.compile(r'Cannot query field "\w+" on type "(Get|Aggregate)ObjectsObj"')
+_GRAPHQL_SCHEMA_WAITS_S = (0.1, 0.2, 0.4, 0.8, 1.5)
+
+
 def _ask(client: weaviate.Client, query: str) -> dict[str, Any]:
     """Send one GraphQL query; Weaviate's errors become a `QueryError`."""
-    reply = client.query.raw(query)
-    if not isinstance(reply, dict):
-        raise QueryError("Weaviate's GraphQL reply is not an object")
-    errors = reply.get("errors")
-    if errors:
-        raise QueryError(graphql_error_text(errors))
-    return reply
+    waits = iter(_GRAPHQL_SCHEMA_WAITS_S)
+    while True:
+        reply = client.query.raw(query)
+        if not isinstance(reply, dict):
+            raise QueryError("Weaviate's GraphQL reply is not an object")
+        errors = reply.get("errors")
+        if not errors:
+            return reply
+        text = graphql_error_text(errors)
+        wait = next(waits, None)
+        if wait is None or not _CLASS_NOT_IN_GRAPHQL_YET.search(text):
+            raise QueryError(text)
+        time.sleep(wait)
 
 
 def graphql_error_text(errors: Any) -> str:

@@ -60,3 +60,17 @@ async def test_nonsense_from_weaviate_fails_the_run_cleanly_and_the_next_run_con
         assert_converged(weaviate.Client(test_server.url), "Replies", root, settings)
     finally:
         store.close()
+
+
+def test_a_class_weaviate_has_not_put_in_its_graphql_schema_yet_is_asked_again(test_server: WeaviateTestServer) -> None:
+    """Weaviate rebuilds its GraphQL schema a moment after a class is created (by another server too)."""
+    from acolyte_lsp.store import queries
+    from acolyte_lsp.store.client import connect
+    from acolyte_lsp.store.schema import ensure_schema
+
+    client = connect(WeaviateSettings(url=test_server.url))
+    ensure_schema(client, "Fresh")
+    not_yet = orjson.dumps({"errors": [{"message": 'Cannot query field "Fresh" on type "AggregateObjectsObj".'}]})
+    test_server.faults.answer_raw(not_yet, 2, path="/v1/graphql")
+    assert queries.count_chunks(client, "Fresh", "ws") == 0
+    assert len(test_server.requests_to("POST", "/v1/graphql")) == 3
