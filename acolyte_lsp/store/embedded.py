@@ -407,7 +407,11 @@ def loopback_node_env(node: str, data_dir: Path) -> dict[str, str]:
         "PERSISTENCE_DATA_PATH": str(data_dir),
         "DEFAULT_VECTORIZER_MODULE": "none",
         "ENABLE_MODULES": "",
+        # Newer versions load their API-based modules (text2vec-openai, generative-*, …) unless told:
+        # none of them, so no class here can hand text to a hosted service.
+        "API_BASED_MODULES_DISABLED": "true",
         "DISABLE_TELEMETRY": "true",  # nothing leaves the machine
+        "GO_PROFILING_DISABLE": "true",  # else a listener on :6060, which the first Weaviate on the machine takes
         "CLUSTER_HOSTNAME": node,
         "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
         "CLUSTER_GOSSIP_BIND_PORT": str(gossip),

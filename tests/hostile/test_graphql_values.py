@@ -162,9 +162,12 @@ def test_a_file_named_like_an_english_stopword_is_listed_and_removed(
     assert queries.delete_file_chunks(client, class_name, "ws", name) == 2
 
 
-def test_a_class_with_english_stopwords_refuses_a_filter_value_made_only_of_them(
-    client: weaviate.Client, class_name: str
-) -> None:
+def test_weaviate_1_25_refuses_a_filter_value_made_only_of_english_stopwords(client: weaviate.Client, class_name: str) -> None:
+    """Why our classes keep no stopwords: on Weaviate 1.25 (Embedded's default) a file named `a` could be
+    neither listed nor removed. (1.35 no longer applies stopwords to field-tokenized values.)"""
+    version = client.get_meta()["version"]
+    if tuple(int(p) for p in version.split(".")[:2]) > (1, 25):
+        pytest.skip(f"Weaviate {version} keeps stopwords out of field-tokenized filters")
     body = class_definition(class_name)
     body["invertedIndexConfig"] = {"stopwords": {"preset": "en"}}
     client.schema.create_class(body)
