@@ -106,5 +106,7 @@ def _run_go_install(go: str, version: str, env: dict[str, str], step: Step) -> N
         finished.set()
         if process.poll() is None:
             process.kill()
+        if process.stderr is not None:
+            process.stderr.close()
     if code != 0:
         raise BuildError(f"`go install {COMMAND}@v{version}` failed (exit {code}): {' | '.join(tail)[:300]}")
