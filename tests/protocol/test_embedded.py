@@ -21,6 +21,7 @@ from weaviate.embedded import EmbeddedOptions as ClientEmbeddedOptions
 from acolyte_lsp.config import WeaviateSettings
 from acolyte_lsp.store.embedded import RELEASE_SHA256, RELEASES_ENV, EmbeddedWeaviate, download_url, embedded_for
 from acolyte_lsp.store.errors import EmbeddedWeaviateError
+from acolyte_lsp.store.schema import ensure_schema
 from tests.embedded_release import ReleaseServer, free_port, release, release_archive  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.skipif(
@@ -56,6 +57,17 @@ def test_a_second_window_shares_the_running_weaviate(release: ReleaseServer) -> 
     assert second.ensure_running() is False
     assert first.users() == [os.getpid(), os.getpid()]
     assert second.url == first.url and _pid(second) == _pid(first)
+
+
+def test_two_embedded_weaviates_on_two_ports_run_side_by_side_each_with_its_data(release: ReleaseServer) -> None:
+    one, two = _embedded(release.url), _embedded(release.url)
+    assert one.ensure_running() is True and two.ensure_running() is True
+    assert one.options.data_dir != two.options.data_dir
+    for embedded in (one, two):
+        client = weaviate.Client(embedded.url)
+        ensure_schema(client, "SideBySide")
+        assert client.get_meta()["modules"] == {}  # no module that could hand text to a hosted service
+    assert one.release() is True and two.release() is True
 
 
 def test_a_window_closing_leaves_weaviate_to_the_other_and_the_last_stops_it(release: ReleaseServer) -> None:
