@@ -556,7 +556,7 @@ def load_settings(
                 from_file, found = parse_acolyte_yaml(text, str(path))
                 problems.extend(found)
     user_keys = {f"weaviate.{key}" for key in _env_changes(env)} | _keys_in(initialization_options)
-    withheld = _withheld(root, from_file, user_keys, settings_from_env(Settings(), env), initialization_options)
+    withheld = _withheld(root, from_file, user_keys)
     register_secret(from_file.weaviate.api_key)  # masked in logs even while it is withheld
     settings = from_file
     if withheld is not None and not trust(withheld):
@@ -576,24 +576,21 @@ def load_settings(
     return LoadedSettings(settings, tuple(problems), withheld)
 
 
-def _withheld(
-    root: Path | None, from_file: Settings, user_keys: set[str], from_env: Settings, options: Any
-) -> WithheldSettings | None:
+def _withheld(root: Path | None, from_file: Settings, user_keys: set[str]) -> WithheldSettings | None:
     """What `.acolyte` asks for that needs trust: set to something else than the default, not overridden by the user."""
     if root is None:
         return None
+    defaults = Settings()
     values = tuple(
         (key, _get(from_file, key))
         for key in trusted_keys()
-        if key not in user_keys and _get(from_file, key) != _get(Settings(), key) and not _harmless(key, _get(from_file, key))
+        if key not in user_keys and _get(from_file, key) != _get(defaults, key) and not _harmless(key, _get(from_file, key))
     )
     if not values:
         return None
-    user_key = from_env.weaviate.api_key or (
-        (options.get("weaviate") or {}).get("api_key") if isinstance(options, Mapping) and isinstance(options.get("weaviate"), Mapping) else None
-    )
-    file_url = dict(values).get("weaviate.url")
-    return WithheldSettings(root.resolve(), values, sends_api_key=bool(user_key and file_url and "weaviate.api_key" not in dict(values)))
+    # The user's own key (environment or editor) would go to the URL the file names.
+    sends_api_key = "weaviate.api_key" in user_keys and "weaviate.url" in dict(values)
+    return WithheldSettings(root.resolve(), values, sends_api_key=sends_api_key)
 
 
 def _read_settings_file(root: Path, path: Path) -> tuple[str, ConfigProblem | None]:
