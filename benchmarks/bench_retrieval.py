@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import asyncio
 import random
 import re
@@ -41,7 +40,7 @@ from acolyte_lsp.indexer import IndexingService, WorkspaceRoot  # noqa: E402
 from acolyte_lsp.workspace.chunking import Chunk  # noqa: E402
 from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402
-from benchmarks.bench_insert import _start_server  # noqa: E402
+from benchmarks.bench_insert import _start_server, _version_at  # noqa: E402
 from benchmarks.embedder_specs import parse_specs  # noqa: E402
 
 PACKAGES = (
@@ -193,13 +192,6 @@ CONTEXTS = {  # what each `--context` run embeds for a chunk (without: the index
     ),
     "path+name": lambda rel_path, chunk: f"{rel_path}\n{chunk.name}\n{chunk.content}",
 }
-
-
-def _version_at(url: str) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(f"{url}/v1/meta", timeout=10) as reply:
-        return f"Weaviate {json.loads(reply.read())['version']}"
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import dataclasses
 import gc
-import json
 import multiprocessing
 import statistics
 import sys
@@ -45,7 +44,7 @@ from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store import queries  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402
 from acolyte_lsp.store.schema import class_definition  # noqa: E402
-from benchmarks.bench_insert import _free_port  # noqa: E402
+from benchmarks.bench_insert import _free_port, _version_at  # noqa: E402
 
 DIMS = 8  # vectors play no part in a no-change restart; small ones let millions fit in memory
 CLASS = "CodeChunk"
@@ -186,11 +185,6 @@ def main() -> None:
             class_name = f"{CLASS}{uuid.uuid4().hex[:8]}"
             files, chunks, walk, every, heads = _measure(url, root, exclude, cache_dir, args.repeat, True, class_name)
             print(_row(name, _version_at(url), files, chunks, "0 (0x)", walk, every, heads), flush=True)
-
-
-def _version_at(url: str) -> str:
-    with urllib.request.urlopen(f"{url}/v1/meta", timeout=10) as reply:
-        return f"Weaviate {json.loads(reply.read())['version']}"
 
 
 if __name__ == "__main__":

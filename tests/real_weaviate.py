@@ -19,13 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from acolyte_lsp.config import WeaviateSettings
 from acolyte_lsp.store.embedded import loopback_node_env
 from acolyte_lsp.store.weaviate_build import MODULE, BuildError, build_weaviate, go_command
-from tests.embedded_release import free_port
+from tests.embedded_release import answering, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "weaviate"
@@ -91,7 +90,7 @@ def serve(version: str, url_file: Path) -> None:
     signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while not _ready(url):
+    while not answering(port):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise SystemExit(f"Weaviate {version} did not start; see {run_dir / 'weaviate.log'}")
@@ -113,14 +112,6 @@ def problems(log: Path) -> list[str]:
             if not any(expected in text for expected in EXPECTED_ERRORS):
                 found.append(text[:400])
     return found
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/v1/.well-known/ready", timeout=2) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
 
 
 def main(argv: list[str]) -> int:
