@@ -21,7 +21,9 @@ from ..config import Settings
 from ..display import brief
 from ..metrics import Metrics
 from . import queries
-from .batch_inserter import BatchConfig, BatchResult, WeaviateBatchInserter
+from .batch_inserter import WeaviateBatchInserter
+from .batch_result import BatchResult
+from .batch_tuning import BatchConfig
 from .client import connect, short_reason
 from .client_compat import close_client
 from .errors import StoreError, WeaviateUnavailableError

@@ -12,14 +12,10 @@ import pytest
 import weaviate
 
 from acolyte_lsp.config import WeaviateSettings
-from acolyte_lsp.store.batch_inserter import (
-    MIN_SPLIT_OBJECTS,
-    BatchSizeTuner,
-    ErrorType,
-    WeaviateBatchInserter,
-    backoff_delay,
-    is_transient,
-)
+from acolyte_lsp.store.batch_inserter import MIN_SPLIT_OBJECTS, WeaviateBatchInserter
+from acolyte_lsp.store.batch_result import ErrorType
+from acolyte_lsp.store.batch_tuning import BatchSizeTuner
+from acolyte_lsp.store.failures import backoff_delay, is_transient
 from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.schema import ensure_schema
 from tests.recording_proxy import RecordingProxy
@@ -83,12 +79,12 @@ async def test_rejected_objects_are_reported_exactly_and_the_rest_stored(client:
     objects[11]["file_chunks"] = "many"  # … whether auto-schema is on (its default) or off
     result = await _inserter(client).batch_insert(objects, vectors, class_name, uuids)
     assert (result.successful, result.failed) == (18, 2)
-    by_index = {e["index"]: e for e in result.errors}
+    by_index = {e.index: e for e in result.errors}
     assert set(by_index) == {3, 11}
-    assert by_index[3]["file_path"] == "src/a.py"
-    assert by_index[3]["error_type"] == ErrorType.REJECTED
-    assert "start_line" in by_index[3]["error"]
-    assert "file_chunks" in by_index[11]["error"]
+    assert by_index[3].file_path == "src/a.py"
+    assert by_index[3].error_type == ErrorType.REJECTED
+    assert "start_line" in by_index[3].message
+    assert "file_chunks" in by_index[11].message
     assert _count(client, class_name) == 18
 
 
@@ -98,15 +94,15 @@ async def test_vector_of_the_wrong_length_is_rejected(client: weaviate.Client, c
     vectors[4] = vectors[4][:3]
     result = await _inserter(client).batch_insert(objects, vectors, class_name, uuids)
     [error] = result.errors
-    assert error["index"] == 4
+    assert error.index == 4
     # The class had no vectors before this batch: Weaviate's HNSW index notices, not its validation
     # ("…: vector lengths don't match: 16 vs 3" in 1.25, "…: 16 vs 3: vector lengths don't match" in 1.35).
-    assert "vector lengths don't match" in error["error"] and "16 vs 3" in error["error"]
+    assert "vector lengths don't match" in error.message and "16 vs 3" in error.message
     objects, vectors, uuids = chunk_objects(3, file_path="b.py")
     vectors[1] = vectors[1][:3]
     [error] = (await _inserter(client).batch_insert(objects, vectors, class_name, uuids)).errors
-    assert error["index"] == 1
-    assert "new node has a vector with length 3. Existing nodes have vectors with length 16" in error["error"]
+    assert error.index == 1
+    assert "new node has a vector with length 3. Existing nodes have vectors with length 16" in error.message
 
 
 @pytest.mark.parametrize("batch_size", [10, 1])
@@ -118,8 +114,8 @@ async def test_a_vector_float32_cannot_hold_fails_its_object_and_never_reaches_w
     vectors[2] = [math.nan] * len(vectors[2])  # JSON has no NaN; sent as null, Weaviate would store zeros
     result = await _inserter(client, batch_size=batch_size).batch_insert(objects, vectors, class_name, uuids)
     [error] = result.errors
-    assert (error["index"], error["error_type"]) == (2, ErrorType.INVALID_OBJECT)
-    assert "NaN" in error["error"]
+    assert (error.index, error.error_type) == (2, ErrorType.INVALID_OBJECT)
+    assert "NaN" in error.message
     assert result.successful == 3
     assert _count(client, class_name) == 3
 
@@ -131,8 +127,8 @@ async def test_a_property_json_cannot_hold_fails_only_its_object(client: weaviat
     inserter = _inserter(client)
     result = await inserter.batch_insert(objects, vectors, class_name, uuids)
     [error] = result.errors
-    assert (error["index"], error["error_type"]) == (4, ErrorType.INVALID_OBJECT)
-    assert "not JSON serializable" in error["error"]
+    assert (error.index, error.error_type) == (4, ErrorType.INVALID_OBJECT)
+    assert "not JSON serializable" in error.message
     assert result.successful == 5 and _count(client, class_name) == 5
     objects[4]["chunk_name"] = "fixed"
     again = await inserter.batch_insert(objects, vectors, class_name, uuids)
@@ -146,7 +142,7 @@ async def test_individual_mode_uses_one_request_per_object(recorded_weaviate: Re
     objects[2]["start_line"] = "x"
     result = await _inserter(client, batch_size=1).batch_insert(objects, vectors, class_name, uuids)
     assert (result.successful, result.failed) == (5, 1)
-    assert result.errors[0]["index"] == 2
+    assert result.errors[0].index == 2
     assert recorded_weaviate.requests_to("POST", "/v1/batch/objects") == []
     assert len(recorded_weaviate.requests_to("POST", "/v1/objects")) == 6
 
@@ -156,8 +152,8 @@ async def test_client_side_refusal_is_an_invalid_object_error(client: weaviate.C
     objects, vectors, uuids = chunk_objects(4)
     uuids[1] = "not-a-uuid"
     result = await _inserter(client).batch_insert(objects, vectors, class_name, uuids)
-    assert result.errors[0]["index"] == 1
-    assert result.errors[0]["error_type"] == ErrorType.INVALID_OBJECT
+    assert result.errors[0].index == 1
+    assert result.errors[0].error_type == ErrorType.INVALID_OBJECT
     assert result.successful == 3
 
 
@@ -184,8 +180,8 @@ async def test_fallback_reports_what_still_fails(test_server: WeaviateTestServer
     objects, vectors, uuids = chunk_objects(3)
     result = await _inserter(fault_client).batch_insert(objects, vectors, CLASS, uuids)
     assert result.failed == 3
-    assert {e["error_type"] for e in result.errors} == {ErrorType.SERVER_ERROR}
-    assert all("overloaded" in e["error"] and "503" in e["error"] for e in result.errors)
+    assert {e.error_type for e in result.errors} == {ErrorType.SERVER_ERROR}
+    assert all("overloaded" in e.message and "503" in e.message for e in result.errors)
 
 
 async def test_next_batch_after_a_failed_one_starts_clean(test_server: WeaviateTestServer, fault_client: weaviate.Client) -> None:
@@ -317,7 +313,7 @@ async def test_validation_errors_are_never_retried(test_server: WeaviateTestServ
     objects[1]["content"] += "!"
     inserter = _inserter(fault_client, retry_backoff_s=0.01)
     result = await inserter.batch_insert(objects, vectors, CLASS, uuids)
-    assert [e["index"] for e in result.errors] == [1]
+    assert [e.index for e in result.errors] == [1]
     assert seen == {objects[1]["content"]: 1}
     assert inserter.metrics.get("weaviate.batch.retries") == 0
 
@@ -331,7 +327,7 @@ async def test_transient_errors_that_persist_are_reported_once_after_the_last_re
     objects[0]["content"] += "!"
     result = await _inserter(fault_client, max_retries=2, retry_backoff_s=0.01).batch_insert(objects, vectors, CLASS, uuids)
     [error] = result.errors
-    assert error["index"] == 0 and "deadline exceeded" in error["error"]
+    assert error.index == 0 and "deadline exceeded" in error.message
     assert seen[objects[0]["content"]] == 3, "the first try and 2 retries"
 
 
@@ -457,30 +453,6 @@ async def test_a_call_too_short_to_be_worth_two_requests_goes_to_one_client(reco
     result = await inserter.batch_insert(objects, vectors, class_name, uuids)
     assert result.successful == MIN_SPLIT_OBJECTS + 5
     assert [r.objects for r in recorded_weaviate.requests_to("POST", "/v1/batch/objects")] == [MIN_SPLIT_OBJECTS + 5]
-
-
-async def test_a_stream_is_consumed_batch_by_batch_with_back_pressure(
-    test_server: WeaviateTestServer, fault_client: weaviate.Client
-) -> None:
-    test_server.faults.latency_s = 0.05
-    objects, vectors, uuids = chunk_objects(100)
-    objects[57]["start_line"] = "bad"
-    produced = 0
-    max_ahead = 0
-
-    async def stream():  # type: ignore[no-untyped-def]
-        nonlocal produced, max_ahead
-        for item in zip(objects, vectors, uuids):
-            produced += 1
-            stored = len(test_server.state.all_objects(CLASS))
-            max_ahead = max(max_ahead, produced - stored)
-            yield item
-
-    inserter = _inserter(fault_client, batch_size=10)
-    result = await inserter.batch_insert(stream(), None, CLASS)
-    assert (result.successful, result.failed) == (99, 1)
-    assert result.errors[0]["index"] == 57
-    assert max_ahead <= 2 * 10 + 1, "the stream ran ahead of what Weaviate had taken"
 
 
 async def test_batch_size_one_means_individual_inserts_even_with_dynamic_batching(
