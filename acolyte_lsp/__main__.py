@@ -19,7 +19,7 @@ from .controller import Controller, InvalidQuery, Notice, SetupStep, State
 from .downloads import progress_text
 from .embedded_choice import Answer
 from .identity import root_name
-from .indexer import EventSink, FileFailed, FileNotIndexed, IndexEvent, IndexFinished, IndexProgress, IndexStarted, IndexSummary
+from .indexer.events import EventSink, FileFailed, FileNotIndexed, IndexEvent, IndexFinished, IndexProgress, IndexStarted, IndexSummary
 from .metrics import Metrics
 from .display import brief, printable
 from .secrecy import install_log_masking

@@ -24,17 +24,8 @@ from .config import Settings
 from .downloads import progress_text
 from .embedded_choice import Answer, embedded_always, embedded_may_be_offered
 from .embedding import Embedder, EmbedderError, load_embedder
-from .indexer import (
-    EventSink,
-    FileFailed,
-    FileIndexed,
-    FileNotIndexed,
-    FileRemoved,
-    IndexEvent,
-    IndexingService,
-    IndexSummary,
-    WorkspaceRoot,
-)
+from .indexer.events import EventSink, FileFailed, FileIndexed, FileNotIndexed, FileRemoved, IndexEvent, IndexSummary, WorkspaceRoot
+from .indexer.service import IndexingService
 from .metrics import Metrics
 from .secrecy import mask_url
 from .store.chunk_store import ChunkStore

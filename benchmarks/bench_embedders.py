@@ -43,7 +43,7 @@ BASELINE = "sentence-transformers"
 def corpus(limit: int) -> list[str]:
     """Chunk texts from standard-library packages, cut as the indexer cuts them."""
     from acolyte_lsp.config import IndexingSettings
-    from acolyte_lsp.indexer import chunking_options
+    from acolyte_lsp.indexer.planning import chunking_options
     from acolyte_lsp.workspace.chunking import chunk_file
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
@@ -93,7 +93,8 @@ def index_one(spec: str, limit: int, url: str, class_name: str) -> dict[str, flo
 
     from acolyte_lsp.config import SearchSettings, Settings, WeaviateSettings
     from acolyte_lsp.embedding import make_embedder
-    from acolyte_lsp.indexer import IndexingService, WorkspaceRoot
+    from acolyte_lsp.indexer.events import WorkspaceRoot
+    from acolyte_lsp.indexer.service import IndexingService
     from acolyte_lsp.metrics import Metrics
     from acolyte_lsp.store.chunk_store import ChunkStore
 

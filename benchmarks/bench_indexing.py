@@ -33,15 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
 from acolyte_lsp.embedding import HashEmbedder  # noqa: E402
-from acolyte_lsp.indexer import (  # noqa: E402
-    TIMER_DELETE,
-    TIMER_DISCOVER,
-    TIMER_EMBED,
-    TIMER_READ_CHUNK,
-    IndexingService,
-    IndexSummary,
-    WorkspaceRoot,
-)
+from acolyte_lsp.indexer.events import IndexSummary, WorkspaceRoot  # noqa: E402
+from acolyte_lsp.indexer.preparing import TIMER_EMBED, TIMER_READ_CHUNK  # noqa: E402
+from acolyte_lsp.indexer.sending import TIMER_DELETE  # noqa: E402
+from acolyte_lsp.indexer.service import TIMER_DISCOVER, IndexingService  # noqa: E402
 from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store.batch_inserter import BATCH_TIMER  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402

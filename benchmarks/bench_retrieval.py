@@ -35,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
 from acolyte_lsp.embedding import Embedder, make_embedder  # noqa: E402
-from acolyte_lsp import indexer  # noqa: E402
-from acolyte_lsp.indexer import IndexingService, WorkspaceRoot  # noqa: E402
+from acolyte_lsp.indexer import preparing  # noqa: E402
+from acolyte_lsp.indexer.events import WorkspaceRoot  # noqa: E402
+from acolyte_lsp.indexer.service import IndexingService  # noqa: E402
 from acolyte_lsp.workspace.chunking import Chunk  # noqa: E402
 from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402
@@ -179,7 +180,7 @@ def _definition(chunk: Chunk) -> str:
 
 
 _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_DEFAULT_TEXT = indexer.embedded_text
+_DEFAULT_TEXT = preparing.embedded_text
 
 
 CONTEXTS = {  # what each `--context` run embeds for a chunk (without: the indexer's, the name in words)
@@ -204,7 +205,7 @@ def main() -> None:
     parser.add_argument("--real", default="", help="','-separated URLs of real Weaviates, measured in the same run as the stand-in")
     args = parser.parse_args()
     if args.context:
-        indexer.embedded_text = CONTEXTS[args.context]
+        preparing.embedded_text = CONTEXTS[args.context]
     tree = Path(tempfile.mkdtemp(prefix="acolyte-retrieval-"))
     try:
         queries = build_corpus(tree)

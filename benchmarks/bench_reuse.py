@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from acolyte_lsp.config import EmbeddingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
 from acolyte_lsp.embedding import Embedder, HashEmbedder, make_embedder  # noqa: E402
-from acolyte_lsp.indexer import IndexingService, IndexSummary, WorkspaceRoot  # noqa: E402
+from acolyte_lsp.indexer.events import IndexSummary, WorkspaceRoot  # noqa: E402
+from acolyte_lsp.indexer.service import IndexingService  # noqa: E402
 from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402
 from benchmarks.bench_insert import _start_server  # noqa: E402

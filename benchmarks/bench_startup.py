@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
 from acolyte_lsp.embedding import HashEmbedder  # noqa: E402
-from acolyte_lsp.indexer import IndexingService, WorkspaceRoot  # noqa: E402
+from acolyte_lsp.indexer.events import WorkspaceRoot  # noqa: E402
+from acolyte_lsp.indexer.service import IndexingService  # noqa: E402
 from acolyte_lsp.metrics import Metrics  # noqa: E402
 from acolyte_lsp.store import queries  # noqa: E402
 from acolyte_lsp.store.chunk_store import ChunkStore  # noqa: E402

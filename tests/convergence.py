@@ -17,7 +17,8 @@ import weaviate
 from acolyte_lsp.config import EmbeddingSettings, Settings
 from acolyte_lsp.embedding import load_embedder
 from acolyte_lsp.identity import chunk_uuid
-from acolyte_lsp.indexer import WorkspaceRoot, chunking_options, stored_file_hash
+from acolyte_lsp.indexer.events import WorkspaceRoot
+from acolyte_lsp.indexer.planning import chunking_options, stored_file_hash
 from acolyte_lsp.workspace.chunking import chunk_file
 from acolyte_lsp.workspace.discovery import FileSkipped, discover_files, read_source
 from acolyte_lsp.workspace.secrets import find_secrets, redact_secrets

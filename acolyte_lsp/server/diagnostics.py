@@ -11,7 +11,7 @@ from pygls.uris import from_fs_path
 
 from ..config import ConfigProblem
 from ..display import brief, printable
-from ..indexer import ChunkFailure
+from ..indexer.events import ChunkFailure
 
 SOURCE = "acolyte"
 

@@ -8,7 +8,7 @@ import uuid
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from ..indexer import IndexProgress
+from ..indexer.events import IndexProgress
 
 
 class ProgressReporter:

@@ -21,7 +21,7 @@ from ..config import CONFIG_FILE_NAME, LoadedSettings, WithheldSettings, load_se
 from ..controller import Controller, Notice, SettingsChange, SetupStep, classify_settings_change
 from ..display import brief, printable
 from ..embedded_choice import Answer, remember_answer, remembered_answer
-from ..indexer import FileFailed, FileIndexed, FileNotIndexed, FileRemoved, IndexEvent, IndexProgress, IndexSummary
+from ..indexer.events import FileFailed, FileIndexed, FileNotIndexed, FileRemoved, IndexEvent, IndexProgress, IndexSummary
 from ..store.errors import StoreError
 from ..trust import ANSWERS as TRUST_ANSWERS
 from ..trust import TRUST, TrustAnswers, digest, ignored_warning, question

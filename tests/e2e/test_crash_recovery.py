@@ -14,7 +14,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from acolyte_lsp.config import IndexingSettings, Settings
-from acolyte_lsp.indexer import WorkspaceRoot
+from acolyte_lsp.indexer.events import WorkspaceRoot
 from tests.convergence import assert_converged, convergence_problems
 from tests.files import lines, write
 from tests.trust import trust_folder

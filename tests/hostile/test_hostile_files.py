@@ -12,7 +12,8 @@ import weaviate
 
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.embedding import HashEmbedder
-from acolyte_lsp.indexer import FileNotIndexed, IndexEvent, IndexingService, WorkspaceRoot
+from acolyte_lsp.indexer.events import FileNotIndexed, IndexEvent, WorkspaceRoot
+from acolyte_lsp.indexer.service import IndexingService
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store import queries
 from acolyte_lsp.store.chunk_store import ChunkStore

@@ -13,7 +13,8 @@ import weaviate
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.controller import Controller, Notice, State
 from acolyte_lsp.embedding import HashEmbedder, NoEmbedder
-from acolyte_lsp.indexer import FileFailed, FileIndexed, FileRemoved, IndexEvent, IndexingService, WorkspaceRoot
+from acolyte_lsp.indexer.events import FileFailed, FileIndexed, FileRemoved, IndexEvent, WorkspaceRoot
+from acolyte_lsp.indexer.service import IndexingService
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store import queries
 from acolyte_lsp.store.chunk_store import ChunkStore
@@ -281,7 +282,7 @@ async def test_with_the_hash_cache_a_no_change_run_reads_no_file(
     import os
     import time
 
-    from acolyte_lsp import indexer as indexer_module
+    from acolyte_lsp.indexer import preparing
 
     root = tmp_path / "ws"
     write(root, {"a.py": lines("a", 25), "b.py": lines("b", 5)})
@@ -296,8 +297,8 @@ async def test_with_the_hash_cache_a_no_change_run_reads_no_file(
         workspace = WorkspaceRoot.at(root)
         await service.index_workspace(workspace)
         reads: list[str] = []
-        real = indexer_module.read_source
-        monkeypatch.setattr(indexer_module, "read_source", lambda source, limit: reads.append(source.rel_path) or real(source, limit))
+        real = preparing.read_source
+        monkeypatch.setattr(preparing, "read_source", lambda source, limit: reads.append(source.rel_path) or real(source, limit))
         summary = await service.index_workspace(workspace)
         assert (summary.files_unchanged, reads) == (2, [])
         (root / "b.py").write_text(lines("B", 5))  # same size, new time: read again and sent

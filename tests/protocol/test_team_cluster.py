@@ -13,7 +13,7 @@ import pytest
 import weaviate
 
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, Settings, WeaviateSettings
-from acolyte_lsp.indexer import WorkspaceRoot
+from acolyte_lsp.indexer.events import WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.chunk_store import ChunkStore
 from acolyte_lsp.store.client import connect

@@ -12,7 +12,9 @@ import weaviate
 
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.embedding import HashEmbedder, make_embedder
-from acolyte_lsp.indexer import IndexingService, WorkspaceRoot, embedded_text
+from acolyte_lsp.indexer.events import WorkspaceRoot
+from acolyte_lsp.indexer.preparing import embedded_text
+from acolyte_lsp.indexer.service import IndexingService
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.chunk_store import ChunkStore
 from acolyte_lsp.workspace.chunking import Chunk

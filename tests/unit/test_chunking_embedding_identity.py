@@ -11,7 +11,7 @@ import pytest
 from acolyte_lsp.config import EmbeddingSettings
 from acolyte_lsp.embedding import EmbedderError, HashEmbedder, NoEmbedder, make_embedder
 from acolyte_lsp.identity import chunk_uuid, workspace_id
-from acolyte_lsp.indexer import embedded_text
+from acolyte_lsp.indexer.preparing import embedded_text
 from acolyte_lsp.models.acquire import packaged_model_folder
 from acolyte_lsp.models.profiles import DEFAULT_MODEL
 from acolyte_lsp.workspace.chunking import Chunk, chunk_lines, language_of

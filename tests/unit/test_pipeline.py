@@ -9,15 +9,10 @@ from typing import Any
 
 from acolyte_lsp.config import IndexingSettings, Settings
 from acolyte_lsp.embedding import HashEmbedder
-from acolyte_lsp.indexer import (
-    QUEUE_GROUPS,
-    TIMER_DISCOVER,
-    TIMER_READ_CHUNK,
-    FileRemoved,
-    IndexEvent,
-    IndexingService,
-    WorkspaceRoot,
-)
+from acolyte_lsp.indexer.events import FileRemoved, IndexEvent, WorkspaceRoot
+from acolyte_lsp.indexer.preparing import TIMER_READ_CHUNK
+from acolyte_lsp.indexer.service import TIMER_DISCOVER, IndexingService
+from acolyte_lsp.indexer.streaming import QUEUE_GROUPS
 from acolyte_lsp.store.batch_inserter import BatchResult
 from tests.files import lines, write
 
@@ -145,7 +140,7 @@ async def test_file_locks_are_dropped_after_a_run(tmp_path: Path) -> None:
     write(tmp_path, {f"f{i}.txt": "x\n" for i in range(40)})
     service = _service(MemoryStore())
     await service.index_workspace(WorkspaceRoot.at(tmp_path))
-    assert service._file_locks.locks == {}  # noqa: SLF001 - memory stays flat across runs
+    assert service.file_locks.locks == {}  # memory stays flat across runs
 
 
 async def test_a_run_without_changes_embeds_and_sends_nothing(tmp_path: Path) -> None:
