@@ -144,12 +144,9 @@ def _cache_dir(settings: EmbeddingSettings) -> Path:
 
 
 def _model_folder(settings: EmbeddingSettings, progress: DownloadProgress | None) -> Path:
-    from .models.acquire import ModelUnavailableError, downloads_allowed, resolve_model
+    from .models.acquire import downloads_allowed, resolve_model
 
-    try:
-        return resolve_model(settings.model, _cache_dir(settings), downloads_allowed(settings.download), progress)
-    except ModelUnavailableError as err:
-        raise EmbedderError(str(err)) from err
+    return resolve_model(settings.model, _cache_dir(settings), downloads_allowed(settings.download), progress)
 
 
 def _download_steps(name: str, progress: SetupProgress | None) -> DownloadProgress | None:
@@ -168,28 +165,41 @@ def _download_steps(name: str, progress: SetupProgress | None) -> DownloadProgre
     return report
 
 
-def _model_embedder(settings: EmbeddingSettings, progress: SetupProgress | None) -> Embedder:
+def _from_models(make: Callable[[], Embedder]) -> Embedder:
+    """Run a `models/` constructor; its errors become `EmbedderError` here, and only here."""
+    from .models.errors import ModelError
+
+    try:
+        return make()
+    except ModelError as err:
+        raise EmbedderError(str(err)) from err
+    except ImportError as err:  # onnx, onnxruntime or tokenizers missing
+        raise EmbedderError(f"the ONNX runtime is not installed ({err}): pip install onnx onnxruntime tokenizers safetensors") from err
+
+
+def _onnx_embedder(settings: EmbeddingSettings, progress: SetupProgress | None) -> Embedder:
     from .models.onnx_embedder import OnnxEmbedder, OnnxOptions
-    from .models.onnx_graph import ModelFormatError
     from .models.profiles import canonical_name, profile_for
 
     name = canonical_name(settings.model)
     folder = _model_folder(settings, _download_steps(name, progress))
-    try:
-        options = OnnxOptions(
-            quantize=settings.quantize,
-            max_tokens=settings.max_tokens,
-            threads=settings.threads,
-            query_prefix=settings.query_prefix,
-            document_prefix=settings.document_prefix,
-            pooling=settings.pooling,
-        )
-        on_build = None if progress is None else lambda: progress(f"Preparing {name} for ONNX Runtime (once)", None)
-        return OnnxEmbedder(name, folder, profile_for(settings.model), options, _cache_dir(settings), on_build)
-    except ModelFormatError as err:
-        raise EmbedderError(str(err)) from err
-    except ImportError as err:  # onnx, onnxruntime or tokenizers missing
-        raise EmbedderError(f"the ONNX runtime is not installed ({err}): pip install onnx onnxruntime tokenizers safetensors") from err
+    options = OnnxOptions(
+        quantize=settings.quantize,
+        max_tokens=settings.max_tokens,
+        threads=settings.threads,
+        query_prefix=settings.query_prefix,
+        document_prefix=settings.document_prefix,
+        pooling=settings.pooling,
+    )
+    on_build = None if progress is None else lambda: progress(f"Preparing {name} for ONNX Runtime (once)", None)
+    return OnnxEmbedder(name, folder, profile_for(settings.model), options, _cache_dir(settings), on_build)
+
+
+def _sentence_transformer(settings: EmbeddingSettings) -> Embedder:
+    from .models.profiles import canonical_name
+    from .models.st_embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(canonical_name(settings.model), str(_model_folder(settings, None)))
 
 
 def _fallback_dimensions(settings: EmbeddingSettings) -> int:
@@ -208,7 +218,7 @@ def load_embedder(settings: EmbeddingSettings, progress: SetupProgress | None = 
     if settings.provider != "onnx":
         return LoadedEmbedder(make_embedder(settings))
     try:
-        return LoadedEmbedder(_model_embedder(settings, progress))
+        return LoadedEmbedder(_from_models(lambda: _onnx_embedder(settings, progress)))
     except EmbedderError as err:
         warning = (
             f"acolyte-lsp indexes with the hashing embedder, which matches words but not meaning: {err}. "
@@ -226,12 +236,9 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.provider == "none":
         return NoEmbedder()
     if settings.provider == "onnx":
-        return _model_embedder(settings, None)
+        return _from_models(lambda: _onnx_embedder(settings, None))
     if settings.provider == "sentence-transformers":
-        from .models.profiles import canonical_name
-        from .models.st_embedder import SentenceTransformerEmbedder
-
-        return SentenceTransformerEmbedder(canonical_name(settings.model), str(_model_folder(settings, None)))
+        return _from_models(lambda: _sentence_transformer(settings))
     raise EmbedderError(
         f"unknown embeddings.provider {settings.provider!r} (use 'onnx', 'hash', 'none' or 'sentence-transformers')"
     )

