@@ -15,7 +15,8 @@ from typing import TextIO
 
 from . import __version__
 from .config import CONFIG_FILE_NAME, Settings, WithheldSettings, json_schema, load_settings, redacted
-from .controller import Controller, InvalidQuery, Notice, SetupStep, State
+from .controller import Controller, InvalidQuery, State
+from .notices import Notice, SetupStep
 from .downloads import progress_text
 from .embedded_choice import Answer
 from .identity import root_name
@@ -155,7 +156,7 @@ def _tell(notice: Notice) -> None:
     sys.stderr.write(f"{notice.level}: {printable(notice.message)}\n")
 
 
-async def _embedded_instead(reason: str) -> str:
+async def _embedded_instead(reason: str) -> Answer:
     """The CLI needs no answer: Weaviate Embedded whenever it can be had."""
     sys.stderr.write(f"{reason} Using Weaviate Embedded instead.\n")
     return Answer.START
@@ -175,7 +176,7 @@ async def _connected(path: Path, settings: Settings, on_event: EventSink = lambd
     """
     controller = Controller([path], settings, on_event, _tell, ask_embedded=_embedded_instead, on_setup=SetupBar(sys.stderr))
     try:
-        if not await controller.connect(retry=False):
+        if not await controller.connection.connect(retry=False):
             raise _NotConnected(EXIT_USAGE if controller.state == State.SETTINGS_ERROR else EXIT_UNAVAILABLE)
         yield controller
     finally:
@@ -189,7 +190,7 @@ async def _index(path: Path, url: str | None, force: bool, trust: bool) -> int:
             [summary] = await controller.index_all(force=force)
     except _NotConnected as failed:
         return failed.exit_code
-    _print_summary(summary, controller.metrics, controller.embedder_identity, sys.stdout)
+    _print_summary(summary, controller.metrics, controller.connection.embedder_identity, sys.stdout)
     if summary.error:
         return EXIT_UNAVAILABLE
     return EXIT_FILES_FAILED if summary.files_failed else EXIT_OK
@@ -297,7 +298,7 @@ def _embedded_command(path: Path, action: str, trust: bool) -> int:
                 bar(SetupStep(f"Downloading Weaviate Embedded: {size}", percentage))
 
         try:
-            binary = embedded.fetch(downloaded, lambda message: bar(SetupStep(message)))
+            binary = embedded.program.fetch(downloaded, lambda message: bar(SetupStep(message)))
         except StoreError as err:
             sys.stderr.write(f"error: {printable(str(err))}\n")
             return EXIT_UNAVAILABLE
@@ -309,7 +310,7 @@ def _embedded_command(path: Path, action: str, trust: bool) -> int:
         return EXIT_OK
     running = embedded.answering()
     print(f"Weaviate Embedded {embedded.options.version} on {embedded.url}: {'running' if running else 'not running'}")
-    print(f"binary: {embedded.binary} ({'cached' if embedded.is_cached() else 'not downloaded yet'})")
+    print(f"binary: {embedded.program.binary} ({'cached' if embedded.program.is_cached() else 'not downloaded yet'})")
     print(f"data: {embedded.options.data_dir}")
     print(f"windows using it: {len(embedded.users())}")
     return EXIT_OK

@@ -1,11 +1,11 @@
-"""The indexing session of one editor: connection to Weaviate, roots, runs, settings. No LSP here.
+"""The indexing session of one editor: roots, runs and queries over one connection. No LSP here.
 
 The server translates LSP into calls on a `Controller` and its events and
-notices back into LSP. The controller keeps the server useful when Weaviate is
-away: it says so once, retries with capped exponential backoff, and when
-Weaviate answers again the server runs a workspace index, which picks up every
-change made in the meantime (a run converges to what is on disk), so changes
-seen while away only need counting, not keeping.
+notices back into LSP. The connection (`connection.py`) keeps the way to
+Weaviate; the controller runs the indexer over the store while it is there.
+When Weaviate is away the server runs a workspace index once it answers again,
+which picks up every change made in the meantime (a run converges to what is
+on disk), so changes seen while away only need counting, not keeping.
 """
 
 from __future__ import annotations
@@ -13,43 +13,35 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from .changes import Batch, ChangeKind
 from .config import Settings
-from .downloads import progress_text
-from .embedded_choice import Answer, embedded_always, embedded_may_be_offered
-from .embedding import Embedder, EmbedderError, load_embedder
-from .indexer.events import EventSink, FileFailed, FileIndexed, FileNotIndexed, FileRemoved, IndexEvent, IndexSummary, WorkspaceRoot
+from .connection import Connection, EmbeddedQuestion, StoreOpener
+from .indexer.events import EventSink, IndexEvent, IndexSummary, ProgressSink, WorkspaceRoot
 from .indexer.service import IndexingService
 from .metrics import Metrics
-from .secrecy import mask_url
+from .notices import Notice, NoticeSink, SetupSink
+from .refused_files import RefusedFiles
 from .store.chunk_store import ChunkStore
-from .store.embedded import EmbeddedWeaviate, download_url, embedded_for
-from .store.errors import EmbeddedWeaviateError, SchemaMismatchError, StoreError, WeaviateUnavailableError
-from .store.queries import WorkspaceSummary
-from .workspace.hash_cache import hash_cache_dir_for
+from .store.errors import StoreError, WeaviateUnavailableError
+from .store.queries import SearchHit, WorkspaceSummary
 from .workspace.discovery import relative_posix
+from .workspace.hash_cache import hash_cache_dir_for
 
 log = logging.getLogger(__name__)
 
-RETRY_INITIAL_S = 1.0
-RETRY_MAX_S = 30.0
-# Files Weaviate refused are tried again on their own: a refusal may be passing (an
-# overloaded node, a class lost in a restart) and nothing else would resend them.
-FAILED_RETRY_INITIAL_S = 15.0
-FAILED_RETRY_MAX_S = 600.0
 MAX_REMEMBERED_AWAY = 10_000  # beyond this, only "a full run is needed" is kept
 MAX_QUERY_CHARS = 10_000  # a query is a sentence or a snippet; the model reads 128 word pieces of it
 MAX_FOLDERS_UP = 32  # folders above a search path asked whether they are an indexed root
 
 
-class State:
-    """Values of the controller's `state`."""
+class State(StrEnum):
+    """Values of the controller's `state` (as `acolyte.indexStatus` shows them)."""
 
     STARTING = "starting"
     WAITING_FOR_WEAVIATE = "waiting for Weaviate"
@@ -59,7 +51,7 @@ class State:
     STOPPED = "stopped"
 
 
-class SettingsChange:
+class SettingsChange(StrEnum):
     """How a settings change is applied (see `classify_settings_change`)."""
 
     NONE = "none"
@@ -69,7 +61,7 @@ class SettingsChange:
     RESTART = "restart"  # where and how chunks are stored: reconnect, then index
 
 
-def classify_settings_change(old: Settings, new: Settings) -> str:
+def classify_settings_change(old: Settings, new: Settings) -> SettingsChange:
     """The least disruptive way to apply `new` over `old`."""
     if old == new:
         return SettingsChange.NONE
@@ -100,35 +92,17 @@ def classify_settings_change(old: Settings, new: Settings) -> str:
     return SettingsChange.IN_PLACE
 
 
+
 class InvalidQuery(ValueError):
     """A search query that cannot be searched (empty, or longer than any query means)."""
 
 
-@dataclass(frozen=True)
-class Notice:
-    """Something to tell the user once (the server shows it as a message)."""
-
-    level: str  # "error" | "warning" | "info"
-    message: str
-    once: bool = False  # shown once per server process, however many sessions repeat it
-
-
-@dataclass(frozen=True)
-class SetupStep:
-    """How getting something ready goes (Weaviate Embedded, the embedding model), for the user to watch."""
-
-    message: str
-    percentage: int | None = None
-    done: bool = False
-    title: str = "Weaviate Embedded"
-
-
-NoticeSink = Callable[[Notice], None]
-SetupSink = Callable[[SetupStep], None]
-StoreOpener = Callable[[Settings, Metrics], Awaitable[ChunkStore]]
-# Whether to start Weaviate Embedded (`reason`: why the default URL will not do): the editor
-# asks the user (or recalls their answer), the CLI always says yes. One of `Answer.ALL`, or None.
-EmbeddedQuestion = Callable[[str], Awaitable[str | None]]
+def check_query(query: str) -> None:
+    """Raise `InvalidQuery` for an empty or oversized query."""
+    if not query.strip():
+        raise InvalidQuery("the search query is empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidQuery(f"the search query is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are searched")
 
 
 @dataclass(frozen=True)
@@ -144,9 +118,65 @@ class SearchResult:
     score: float
     preview: str
 
+    @classmethod
+    def of(cls, root: WorkspaceRoot, hit: SearchHit) -> SearchResult:
+        return cls(
+            path=root.path / hit.file_path,
+            start_line=hit.start_line,
+            end_line=hit.end_line,
+            name=hit.chunk_name,
+            kind=hit.chunk_type,
+            language=hit.language,
+            score=round(hit.score, 6),
+            preview=hit.content[:200],
+        )
+
+
+def root_holding(roots: Sequence[WorkspaceRoot], path: Path) -> tuple[WorkspaceRoot, str] | None:
+    """The root holding `path` and the path relative to it (deepest root wins)."""
+    best: tuple[WorkspaceRoot, str] | None = None
+    for root in roots:
+        rel = relative_posix(root.path, path)
+        if rel is not None and rel != "." and (best is None or len(str(root.path)) > len(str(best[0].path))):
+            best = (root, rel)
+    return best
+
+
+def changes_by_root(roots: Sequence[WorkspaceRoot], batch: Batch) -> dict[WorkspaceRoot, tuple[list[str], list[str]]]:
+    """A batch of changes split by the root holding each path: (changed, deleted) relative paths."""
+    by_root: dict[WorkspaceRoot, tuple[list[str], list[str]]] = {}
+    for path, kind in batch.items():
+        found = root_holding(roots, path)
+        if found is not None:
+            changed, deleted = by_root.setdefault(found[0], ([], []))
+            (deleted if kind is ChangeKind.DELETED else changed).append(found[1])
+    return by_root
+
+
+class ChangesWhileAway:
+    """Paths changed while Weaviate was away: counted for the status, not kept beyond a bound."""
+
+    def __init__(self) -> None:
+        self.paths: set[Path] = set()
+        self.overflowed = False  # more than MAX_REMEMBERED_AWAY: the full run after reconnecting covers them
+
+    def remember(self, batch: Batch) -> None:
+        if len(self.paths) + len(batch) > MAX_REMEMBERED_AWAY:
+            self.overflowed = True
+            return
+        self.paths.update(batch)
+
+    def clear(self) -> None:
+        self.paths.clear()
+        self.overflowed = False
+
+    @property
+    def full_run_needed(self) -> bool:
+        return self.overflowed or bool(self.paths)
+
 
 class Controller:
-    """Owns the store connection and the indexer for a set of workspace folders."""
+    """Runs the indexer over a set of workspace folders while the connection holds a store."""
 
     def __init__(
         self,
@@ -158,413 +188,80 @@ class Controller:
         ask_embedded: EmbeddedQuestion | None = None,
         on_setup: SetupSink | None = None,
     ) -> None:
-        self.settings = settings
         self.roots = WorkspaceRoot.for_folders(list(folders), settings.indexing.workspace_id)
         self.metrics = Metrics()
-        self.last_error: str | None = None
+        self.connection = Connection(settings, self.metrics, on_notice, on_setup or (lambda step: None), open_store, ask_embedded)
         self.last_summaries: dict[Path, IndexSummary] = {}
         self.last_indexed: dict[Path, str] = {}  # when each root's last complete run ended (UTC)
+        self.refused = RefusedFiles()
+        self.away = ChangesWhileAway()
         self._on_event = on_event
         self._notify = on_notice
-        self._failed_files: set[Path] = set()
-        self._failed_retry_task: asyncio.Task[None] | None = None
-        self._failed_retry_delay = FAILED_RETRY_INITIAL_S
-        self._open_store = open_store
-        self._store: ChunkStore | None = None
-        self._embedder: Embedder | None = None
-        self.embedder_warning: str | None = None  # why hashing stands in for the configured model
-        self._indexer: IndexingService | None = None
-        self._connected = asyncio.Event()
-        self._disconnected = asyncio.Event()
-        self._connect_task: asyncio.Task[None] | None = None
-        self._retry_now = asyncio.Event()
-        self._settings_error = False
-        self._stopped = False
+        self._indexing: IndexingService | None = None
+        self._refused_retry: asyncio.Task[None] | None = None
         self._active_runs = 0
-        self._changes_while_away: set[Path] = set()
-        self._overflowed_while_away = False
-        self._ask_embedded = ask_embedded
-        self._on_setup = on_setup or (lambda step: None)
-        self._embedded: EmbeddedWeaviate | None = None
-        self._last_store_error: StoreError | None = None
-        self._will_retry = True
 
-    # -- state -----------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return self.connection.settings
 
     @property
     def connected(self) -> bool:
-        return self._store is not None
+        return self.connection.store is not None
 
     @property
-    def state(self) -> str:
-        if self._stopped:
+    def state(self) -> State:
+        connection = self.connection
+        if connection.stopped:
             return State.STOPPED
-        if self._settings_error:
+        if connection.settings_error:
             return State.SETTINGS_ERROR
-        if self._store is None:
-            return State.STARTING if self.last_error is None else State.WAITING_FOR_WEAVIATE
+        if connection.store is None:
+            return State.STARTING if connection.last_error is None else State.WAITING_FOR_WEAVIATE
         return State.INDEXING if self._active_runs else State.IDLE
 
-    @property
-    def endpoint(self) -> str:
-        """The URL in use, to show: Weaviate Embedded's, or the configured one (credentials masked)."""
-        return mask_url(self._embedded.url if self._embedded is not None else self.settings.weaviate.endpoint)
-
-    @property
-    def changes_while_away(self) -> int:
-        """Changes seen while Weaviate was away (the next run picks them up)."""
-        return len(self._changes_while_away)
-
-    # -- connection --------------------------------------------------------------
-
-    async def connect(self, retry: bool = True) -> bool:
-        """Set up the embedder, then try once to connect; on failure retry in the background.
-
-        True when connected. A settings problem (an embedder that cannot load, a
-        class that cannot hold our vectors) is reported and not retried: only the
-        user can fix it, and a settings change starts a new session. When nothing
-        answers at the default URL and settings allow it, Weaviate Embedded is
-        offered first (the question is awaited).
-        """
-        self._will_retry = retry
-        if self._embedder is None and not await self._load_embedder():
-            return False
-        if embedded_always(self.settings.weaviate):
-            self._use_embedded()
-            if self._settings_error:
-                return False
-        offer = self._embedded is None and self._ask_embedded is not None and embedded_may_be_offered(self.settings.weaviate)
-        if await self._try_connect(first=True, announce=not offer):
-            return True
-        if offer and not self._settings_error and await self._embedded_wanted():
-            if await self._try_connect(first=True):
-                return True
-        if retry and not self._settings_error:
-            self._start_retrying()
-        return False
-
-    async def _load_embedder(self) -> bool:
-        """Find (download once), prepare and load the embedding model, showing progress when it takes time."""
-        loop = asyncio.get_running_loop()
-        shown = False
-
-        def step(message: str, percentage: int | None) -> None:
-            nonlocal shown
-            shown = True
-            loop.call_soon_threadsafe(self._on_setup, SetupStep(message, percentage, title="Embedding model"))
-
-        try:
-            loaded = await asyncio.to_thread(load_embedder, self.settings.embeddings, step)
-        except EmbedderError as err:
-            self._fail_settings(f"acolyte-lsp cannot index: {err}")
-            return False
-        finally:
-            if shown:
-                loop.call_soon_threadsafe(self._on_setup, SetupStep("Embedding model ready", done=True, title="Embedding model"))
-        self._embedder = loaded.embedder
-        self.embedder_warning = loaded.warning
-        if loaded.warning:
-            self._notify(Notice("warning", loaded.warning, once=True))
-        return True
-
-    @property
-    def embedder_identity(self) -> str | None:
-        return None if self._embedder is None else self._embedder.identity
-
-    # -- Weaviate Embedded -----------------------------------------------------------
-
-    async def _embedded_wanted(self) -> bool:
-        """Ask whether Weaviate Embedded should stand in for the default URL that does not answer."""
-        assert self._ask_embedded is not None
-        err = self._last_store_error
-        reason = f"No Weaviate answers at {err.url} ({err.detail})." if isinstance(err, WeaviateUnavailableError) else str(err)
-        try:
-            answer = await self._ask_embedded(reason)
-        except Exception as failure:  # noqa: BLE001 - a client that cannot ask: say what is wrong instead
-            log.info("the Weaviate Embedded question failed: %s", failure)
-            answer = None
-        if answer == Answer.START and not self._stopped:
-            self._use_embedded()
-            return self._embedded is not None
-        if answer != Answer.SETTINGS:
-            self._announce_unavailable()
-        return False
-
-    def _announce_unavailable(self) -> None:
-        if self.last_error:
-            later = " acolyte-lsp keeps running and retries in the background." if self._will_retry else ""
-            self._notify(Notice("error", f"{self.last_error}{later}"))
-
-    def _use_embedded(self) -> None:
-        weaviate_settings = self.settings.weaviate
-        try:
-            download_url(weaviate_settings.embedded_version)
-        except EmbeddedWeaviateError as err:
-            self._fail_settings(str(err))
-            return
-        self._embedded = embedded_for(weaviate_settings)
-
-    async def _run_embedded(self, embedded: EmbeddedWeaviate, first: bool) -> None:
-        """Make Weaviate Embedded answer (fetching it once), with progress; says when it had to be restarted."""
-        loop = asyncio.get_running_loop()
-        last_percentage = -1
-
-        def downloaded(done: int, total: int | None) -> None:
-            nonlocal last_percentage
-            percentage, size = progress_text(done, total)
-            if percentage is not None and percentage == last_percentage:
-                return
-            last_percentage = percentage if percentage is not None else last_percentage
-            loop.call_soon_threadsafe(self._on_setup, SetupStep(f"Downloading Weaviate Embedded: {size}", percentage))
-
-        if await asyncio.to_thread(embedded.answering):
-            await asyncio.to_thread(embedded.ensure_running)  # takes this window's lease on the shared one
-            return
-        self._on_setup(SetupStep(f"Starting Weaviate Embedded on port {embedded.options.port}"))
-        outcome = "did not start"
-        try:
-            def building(message: str) -> None:
-                loop.call_soon_threadsafe(self._on_setup, SetupStep(message))
-
-            started = await asyncio.to_thread(embedded.ensure_running, downloaded, building)
-            outcome = "is ready"
-        finally:
-            self._on_setup(SetupStep(f"Weaviate Embedded {outcome}", done=True))
-        if started:
-            self._notify(
-                Notice(
-                    "info",
-                    f"Started Weaviate Embedded at {embedded.url} (data in {embedded.options.data_dir})."
-                    if first
-                    else f"Weaviate Embedded at {embedded.url} had stopped; started it again.",
-                )
+    def _indexer(self) -> IndexingService | None:
+        """The indexer over the connected store (a new one after each reconnection); None while away."""
+        store = self.connection.store
+        if store is None:
+            return None
+        if self._indexing is None or self._indexing.store is not store:
+            assert self.connection.embedder is not None
+            self._indexing = IndexingService(
+                self.settings, store, self.connection.embedder, self._track_event, self.metrics, hash_cache_dir_for(self.settings)
             )
-
-    def retry_now(self) -> None:
-        """Skip the rest of the current backoff wait."""
-        self._retry_now.set()
-
-    async def wait_connected(self) -> None:
-        await self._connected.wait()
-
-    async def wait_disconnected(self) -> None:
-        """Return once a connection that was up has been lost."""
-        await self._disconnected.wait()
-
-    async def _try_connect(self, first: bool, announce: bool = True) -> bool:
-        try:
-            settings = self.settings
-            if self._embedded is not None:
-                await self._run_embedded(self._embedded, first)
-                # Embedded is ours and anonymous: the user's API key is for their own server, never sent here.
-                settings = dataclasses.replace(
-                    settings, weaviate=dataclasses.replace(settings.weaviate, url=self._embedded.url, api_key=None)
-                )
-            store = await self._open_store(settings, self.metrics)
-            assert self._embedder is not None
-            await self._check_vector_size(store, self._embedder)
-        except SchemaMismatchError as err:
-            self._fail_settings(str(err))
-            return False
-        except StoreError as err:
-            self.last_error = str(err)
-            self._last_store_error = err
-            if first and announce:
-                self._announce_unavailable()
-            return False
-        self._store = store
-        self._indexer = IndexingService(
-            self.settings, store, self._embedder, self._track_event, self.metrics, hash_cache_dir_for(self.settings)
-        )
-        self.last_error = None
-        self._disconnected.clear()
-        self._connected.set()
-        if not first:
-            self._notify(Notice("info", f"Connected to Weaviate at {self.endpoint}."))
-        return True
-
-    async def _check_vector_size(self, store: ChunkStore, embedder: Embedder) -> None:
-        expected = embedder.dimensions
-        existing = await store.vector_size()
-        if expected is not None and existing is not None and existing != expected:
-            await asyncio.to_thread(store.close)
-            keep = (
-                f"`embeddings.dimensions: {existing}`"
-                if self.settings.embeddings.provider == "hash"
-                else f"`embeddings.provider: hash` with `embeddings.dimensions: {existing}` (classes made before the "
-                "model was the default hold hashed vectors; search by meaning then needs the new class)"
-            )
-            raise SchemaMismatchError(
-                f"Weaviate class '{store.class_name}' holds vectors of {existing} dimensions, but the embedder "
-                f"({embedder.identity}) makes {expected}, and a class holds vectors of one size. Set "
-                f"`weaviate.class_name` to a new class to index there, or {keep} to keep this one."
-            )
-
-    def _fail_settings(self, message: str) -> None:
-        self._settings_error = True
-        self.last_error = message
-        self._notify(Notice("error", message))
-
-    def _start_retrying(self) -> None:
-        if self._connect_task is None or self._connect_task.done():
-            self._connect_task = asyncio.create_task(self._retry_connect())
-
-    async def _retry_connect(self) -> None:
-        delay = RETRY_INITIAL_S
-        while not self._settings_error:
-            self._retry_now.clear()
-            try:
-                await asyncio.wait_for(self._retry_now.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
-            if await self._try_connect(first=False):
-                return
-            delay = min(delay * 2, RETRY_MAX_S)
-
-    def _lost_connection(self, message: str) -> None:
-        """Weaviate went away mid-work: say so, drop the store, retry in the background."""
-        if self._store is None:
-            return
-        log.warning("lost Weaviate: %s", message)
-        store, self._store, self._indexer = self._store, None, None
-        asyncio.get_running_loop().run_in_executor(None, store.close)
-        self._connected.clear()
-        self._disconnected.set()
-        self.last_error = message
-        self._notify(Notice("error", f"{message} acolyte-lsp keeps running and retries in the background."))
-        self._start_retrying()
+        return self._indexing
 
     # -- runs --------------------------------------------------------------------
 
-    async def index_all(self, *, force: bool = False, cancel: asyncio.Event | None = None) -> list[IndexSummary]:
-        """Index every root in turn (requires a connection)."""
+    async def index_all(
+        self, *, force: bool = False, cancel: asyncio.Event | None = None, progress: ProgressSink | None = None
+    ) -> list[IndexSummary]:
+        """Index every root in turn (requires a connection); `progress` hears how far the run is."""
         cancel = cancel or asyncio.Event()
-        summaries = await self.index_roots(list(self.roots), force=force, cancel=cancel)
+        summaries = await self.index_roots(list(self.roots), force=force, cancel=cancel, progress=progress)
         if not any(s.error for s in summaries) and not cancel.is_set():
-            self._changes_while_away.clear()
-            self._overflowed_while_away = False
+            self.away.clear()
         return summaries
-
-    async def apply_changes(self, batch: Batch, cancel: asyncio.Event | None = None) -> list[IndexSummary]:
-        """Index changed paths and drop deleted ones, root by root; remembered while Weaviate is away."""
-        by_root: dict[WorkspaceRoot, tuple[list[str], list[str]]] = {}
-        for path, kind in batch.items():
-            found = self.root_of(path)
-            if found is None:
-                continue
-            changed, deleted = by_root.setdefault(found[0], ([], []))
-            (deleted if kind is ChangeKind.DELETED else changed).append(found[1])
-        if not by_root:
-            return []
-        if self._indexer is None:
-            self._remember_while_away(batch)
-            return []
-        summaries = []
-        self._active_runs += 1
-        try:
-            for root, (changed, deleted) in by_root.items():
-                summary = await self._indexer.apply_changes(root, changed, deleted, cancel)
-                summaries.append(summary)
-                if summary.error:
-                    self._remember_while_away(batch)
-                    break
-        finally:
-            self._active_runs -= 1
-        self._after_run(summaries)
-        return summaries
-
-    def _remember_while_away(self, batch: Batch) -> None:
-        if len(self._changes_while_away) + len(batch) > MAX_REMEMBERED_AWAY:
-            self._overflowed_while_away = True  # the full run after reconnecting covers them all
-            return
-        self._changes_while_away.update(batch)
-
-    def _after_run(self, summaries: list[IndexSummary]) -> None:
-        error = next((s.error for s in summaries if s.error), None)
-        if error:
-            self._lost_connection(error)
-        elif self._failed_files:
-            self._schedule_failed_retry()
-
-    # -- files Weaviate refused ------------------------------------------------------
-
-    @property
-    def failed_files(self) -> int:
-        """Files whose last attempt left chunks unstored (retried in the background)."""
-        return len(self._failed_files)
-
-    def _track_event(self, event: IndexEvent) -> None:
-        if isinstance(event, FileFailed):
-            self._failed_files.add(event.root.path / event.rel_path)
-        elif isinstance(event, (FileIndexed, FileNotIndexed)):
-            self._failed_files.discard(event.root.path / event.rel_path)
-        elif isinstance(event, FileRemoved):
-            gone = event.root.path / event.rel_path
-            self._failed_files = {p for p in self._failed_files if p != gone and not p.is_relative_to(gone)}
-        self._on_event(event)
-
-    async def retry_failed(self) -> list[IndexSummary]:
-        """Send the files Weaviate refused again; a class Weaviate lost means every file is sent."""
-        self._failed_files = {p for p in self._failed_files if self.root_of(p) is not None}
-        if self._indexer is None or self._store is None or not self._failed_files:
-            return []
-        try:
-            lost_class = await self._store.ensure_class()
-        except StoreError as err:
-            self._lost_connection(str(err))
-            return []
-        if lost_class:
-            self._notify(Notice("warning", f"Weaviate no longer had class '{self._store.class_name}': indexing everything again."))
-            return await self.index_all()
-        return await self.apply_changes({path: ChangeKind.CHANGED for path in sorted(self._failed_files)})
-
-    def _schedule_failed_retry(self) -> None:
-        if self._failed_retry_task is not None and not self._failed_retry_task.done():
-            return
-        delay = self._failed_retry_delay
-        self._failed_retry_delay = min(delay * 2, FAILED_RETRY_MAX_S)
-
-        async def later() -> None:
-            await asyncio.sleep(delay)
-            self._failed_retry_task = None
-            await self.retry_failed()
-            if not self._failed_files:
-                self._failed_retry_delay = FAILED_RETRY_INITIAL_S
-
-        self._failed_retry_task = asyncio.create_task(later())
-
-    # -- roots -------------------------------------------------------------------
-
-    def root_of(self, path: Path) -> tuple[WorkspaceRoot, str] | None:
-        """The root holding `path` and the path relative to it (deepest root wins)."""
-        best: tuple[WorkspaceRoot, str] | None = None
-        for root in self.roots:
-            rel = relative_posix(root.path, path)
-            if rel is not None and rel != "." and (best is None or len(str(root.path)) > len(str(best[0].path))):
-                best = (root, rel)
-        return best
-
-    def set_folders(self, folders: Sequence[Path]) -> list[WorkspaceRoot]:
-        """Track exactly these folders; return the roots that are new (to be indexed).
-
-        Chunks of removed folders stay in Weaviate: other tools may read them, and
-        opening the folder again finds them up to date.
-        """
-        old = {r.path for r in self.roots}
-        self.roots = WorkspaceRoot.for_folders(list(folders), self.settings.indexing.workspace_id)
-        return [r for r in self.roots if r.path not in old]
 
     async def index_roots(
-        self, roots: Sequence[WorkspaceRoot], *, force: bool = False, cancel: asyncio.Event | None = None
+        self,
+        roots: Sequence[WorkspaceRoot],
+        *,
+        force: bool = False,
+        cancel: asyncio.Event | None = None,
+        progress: ProgressSink | None = None,
     ) -> list[IndexSummary]:
         """Index some roots in turn (all of them, or new workspace folders); stops on cancel or an outage."""
-        indexer = self._require_indexer()
+        indexer = self._indexer()
+        if indexer is None:
+            raise self._not_connected()
         cancel = cancel or asyncio.Event()
         summaries = []
         self._active_runs += 1
         try:
             for root in roots:
-                summary = await indexer.index_workspace(root, force=force, cancel=cancel)
+                summary = await indexer.index_workspace(root, force=force, cancel=cancel, progress=progress)
                 self.last_summaries[root.path] = summary
                 if not summary.error and not summary.cancelled:
                     self.last_indexed[root.path] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -576,15 +273,92 @@ class Controller:
         self._after_run(summaries)
         return summaries
 
-    # -- settings ------------------------------------------------------------------
+    async def apply_changes(
+        self, batch: Batch, cancel: asyncio.Event | None = None, progress: ProgressSink | None = None
+    ) -> list[IndexSummary]:
+        """Index changed paths and drop deleted ones, root by root; remembered while Weaviate is away."""
+        by_root = changes_by_root(self.roots, batch)
+        indexer = self._indexer()
+        if not by_root or indexer is None:
+            if by_root:
+                self.away.remember(batch)
+            return []
+        summaries = []
+        self._active_runs += 1
+        try:
+            for root, (changed, deleted) in by_root.items():
+                summary = await indexer.apply_changes(root, changed, deleted, cancel, progress)
+                summaries.append(summary)
+                if summary.error:
+                    self.away.remember(batch)
+                    break
+        finally:
+            self._active_runs -= 1
+        self._after_run(summaries)
+        return summaries
+
+    def _after_run(self, summaries: list[IndexSummary]) -> None:
+        error = next((s.error for s in summaries if s.error), None)
+        if error:
+            self.connection.lost(error)
+        elif self.refused:
+            self._schedule_refused_retry()
+
+    def _track_event(self, event: IndexEvent) -> None:
+        self.refused.note(event)
+        self._on_event(event)
+
+    async def retry_failed(self) -> list[IndexSummary]:
+        """Send the files Weaviate refused again; a class Weaviate lost means every file is sent."""
+        self.refused.keep_only(lambda path: self.root_of(path) is not None)
+        store = self.connection.store
+        if store is None or not self.refused:
+            return []
+        try:
+            lost_class = await store.ensure_class()
+        except StoreError as err:
+            self.connection.lost(str(err))
+            return []
+        if lost_class:
+            self._notify(Notice("warning", f"Weaviate no longer had class '{store.class_name}': indexing everything again."))
+            return await self.index_all()
+        return await self.apply_changes({path: ChangeKind.CHANGED for path in self.refused})
+
+    def _schedule_refused_retry(self) -> None:
+        if self._refused_retry is not None and not self._refused_retry.done():
+            return
+        delay = self.refused.next_delay()
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self._refused_retry = None
+            await self.retry_failed()
+            if not self.refused:
+                self.refused.settled()
+
+        self._refused_retry = asyncio.create_task(later())
+
+    # -- roots and settings ---------------------------------------------------------
+
+    def root_of(self, path: Path) -> tuple[WorkspaceRoot, str] | None:
+        """The root holding `path` and the path relative to it (deepest root wins)."""
+        return root_holding(self.roots, path)
+
+    def set_folders(self, folders: Sequence[Path]) -> list[WorkspaceRoot]:
+        """Track exactly these folders; return the roots that are new (to be indexed).
+
+        Chunks of removed folders stay in Weaviate: other tools may read them, and
+        opening the folder again finds them up to date.
+        """
+        old = {r.path for r in self.roots}
+        self.roots = WorkspaceRoot.for_folders(list(folders), self.settings.indexing.workspace_id)
+        return [r for r in self.roots if r.path not in old]
 
     def apply_settings_in_place(self, settings: Settings) -> None:
         """Use `settings` from the next batch on (only for changes classified IN_PLACE/REINDEX*)."""
-        self.settings = settings
-        if self._store is not None:
-            self._store.apply_settings(settings)
-        if self._indexer is not None:
-            self._indexer.settings = settings
+        self.connection.apply_settings(settings)
+        if self._indexing is not None:
+            self._indexing.settings = settings
 
     # -- queries -------------------------------------------------------------------
 
@@ -595,31 +369,14 @@ class Controller:
 
         Raises `InvalidQuery` for an empty or oversized query.
         """
-        if not query.strip():
-            raise InvalidQuery("the search query is empty")
-        if len(query) > MAX_QUERY_CHARS:
-            raise InvalidQuery(f"the search query is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are searched")
+        check_query(query)
         store = self._require_store()
-        assert self._embedder is not None
-        vector = await asyncio.to_thread(self._embedder.embed_query, query)
+        assert self.connection.embedder is not None
+        vector = await asyncio.to_thread(self.connection.embedder.embed_query, query)
         results: list[SearchResult] = []
         for root in self.roots:
-            hits = await store.search(
-                root.workspace_id, limit, vector, query, path_prefix, language, self.settings.search.alpha
-            )
-            for hit in hits:
-                results.append(
-                    SearchResult(
-                        path=root.path / hit.file_path,
-                        start_line=hit.start_line,
-                        end_line=hit.end_line,
-                        name=hit.chunk_name,
-                        kind=hit.chunk_type,
-                        language=hit.language,
-                        score=round(hit.score, 6),
-                        preview=hit.content[:200],
-                    )
-                )
+            hits = await store.search(root.workspace_id, limit, vector, query, path_prefix, language, self.settings.search.alpha)
+            results.extend(SearchResult.of(root, hit) for hit in hits)
         results.sort(key=lambda r: -r.score)
         return results[:limit]
 
@@ -647,73 +404,20 @@ class Controller:
         """Remove one workspace's chunks; how many went."""
         return await self._require_store().forget(workspace)
 
-    async def status(self, queued_changes: int = 0) -> dict[str, Any]:
-        """State, counts per root, queue and the metrics, for `acolyte.indexStatus`."""
-        roots = []
-        for root in self.roots:
-            summary = self.last_summaries.get(root.path)
-            entry: dict[str, Any] = {
-                "path": str(root.path),
-                "workspace": root.workspace_id,
-                "root": root.path.name,
-                "files": None if summary is None else summary.files_indexed + summary.files_unchanged,
-                "last_indexed": self.last_indexed.get(root.path),
-                "last_run": None if summary is None else dataclasses.asdict(summary),
-                "chunks_in_weaviate": None,
-            }
-            if self._store is not None:
-                try:
-                    entry["chunks_in_weaviate"] = await self._store.count(root.workspace_id)
-                except StoreError as err:
-                    log.info("status count failed: %s", err)
-            roots.append(entry)
-        return {
-            "state": self.state,
-            "weaviate_url": self.endpoint,
-            "weaviate_embedded": None if self._embedded is None else {
-                "port": self._embedded.options.port,
-                "data": str(self._embedded.options.data_dir),
-                "windows": len(await asyncio.to_thread(self._embedded.users)),
-            },
-            "class_name": self.settings.weaviate.class_name,
-            "embedder": self.embedder_identity,
-            "embedder_warning": self.embedder_warning,
-            "batch_size": self.settings.search.weaviate_batch_size,
-            "roots": roots,
-            "queue": {
-                "changes_waiting": queued_changes,
-                "changes_while_weaviate_away": self.changes_while_away,
-                "full_run_needed": self._overflowed_while_away or bool(self._changes_while_away),
-                "failed_files_to_retry": self.failed_files,
-            },
-            "last_error": self.last_error,
-            "metrics": self.metrics.snapshot(),
-        }
-
     async def close(self) -> None:
         """Stop retrying and release the store (waits for the batch in flight)."""
-        self._stopped = True
-        for task in (self._connect_task, self._failed_retry_task):
-            if task is not None:
-                task.cancel()
-        if self._store is not None:
-            store, self._store, self._indexer = self._store, None, None
-            await asyncio.to_thread(store.close)
-        if self._embedded is not None:
-            await asyncio.to_thread(self._embedded.release)  # stops it only when no other window uses it
+        if self._refused_retry is not None:
+            self._refused_retry.cancel()
+        self._indexing = None
+        await self.connection.close()
 
     def _not_connected(self) -> StoreError:
         # last_error is already a whole message (with its advice); do not wrap it in another.
-        if self.last_error:
-            return StoreError(self.last_error)
-        return WeaviateUnavailableError(self.endpoint, "not connected yet")
-
-    def _require_indexer(self) -> IndexingService:
-        if self._indexer is None:
-            raise self._not_connected()
-        return self._indexer
+        if self.connection.last_error:
+            return StoreError(self.connection.last_error)
+        return WeaviateUnavailableError(self.connection.endpoint, "not connected yet")
 
     def _require_store(self) -> ChunkStore:
-        if self._store is None:
+        if (store := self.connection.store) is None:
             raise self._not_connected()
-        return self._store
+        return store

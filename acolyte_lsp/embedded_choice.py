@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 
 from .config import WeaviateSettings
@@ -18,14 +19,21 @@ from .config import WeaviateSettings
 log = logging.getLogger(__name__)
 
 
-class Answer:
-    """The choices offered when nothing answers at the default URL."""
+class Answer(StrEnum):
+    """The choices offered when nothing answers at the default URL (in the order shown)."""
 
     START = "Start Weaviate Embedded"
     SETTINGS = "Open settings"
     NOT_NOW = "Not now"
-    ALL = (START, SETTINGS, NOT_NOW)
-    REMEMBERED = (START, NOT_NOW)  # "open settings" leads to a choice made in the settings
+
+    @classmethod
+    def of(cls, title: object) -> Answer | None:
+        """The answer a reply's title names, or None for anything else."""
+        return next((answer for answer in cls if answer == title), None)
+
+
+# "Open settings" leads to a choice made in the settings, so it is not kept.
+REMEMBERED_ANSWERS = (Answer.START, Answer.NOT_NOW)
 
 
 def embedded_always(settings: WeaviateSettings) -> bool:
@@ -44,18 +52,18 @@ def _answers_file(env: Mapping[str, str] | None = None) -> Path:
     return state / "acolyte-lsp" / "answers.json"
 
 
-def remembered_answer() -> str | None:
+def remembered_answer() -> Answer | None:
     """The user's answer to the Embedded question, when one was remembered."""
     try:
         answer = json.loads(_answers_file().read_text()).get("weaviate_embedded")
     except (OSError, ValueError, AttributeError):
         return None
-    return answer if answer in Answer.REMEMBERED else None
+    return Answer(answer) if answer in REMEMBERED_ANSWERS else None
 
 
 def remember_answer(answer: str) -> None:
     """Keep an answer for every later window (answers not worth keeping are ignored)."""
-    if answer not in Answer.REMEMBERED:
+    if answer not in REMEMBERED_ANSWERS:
         return
     path = _answers_file()
     try:

@@ -13,7 +13,7 @@ import weaviate
 from acolyte_lsp.config import EmbeddingSettings, WeaviateSettings
 from acolyte_lsp.embedding import load_embedder
 from acolyte_lsp.store.client import connect
-from acolyte_lsp.store.embedded import BUILD_ENV
+from acolyte_lsp.store.embedded_release import BUILD_ENV
 from tests.recording_proxy import RecordingProxy
 from tests.weaviate_server import WeaviateTestServer
 

@@ -144,3 +144,5 @@ class IndexFinished:
 
 IndexEvent = IndexStarted | IndexProgress | FileIndexed | FileFailed | FileNotIndexed | FileRemoved | IndexFinished
 EventSink = Callable[[IndexEvent], None]
+# Where one run reports how far it is (its own progress), instead of the session-wide sink.
+ProgressSink = Callable[[IndexProgress], None]

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..workspace.hash_cache import HashCache
-from .events import EventSink, IndexProgress, IndexSummary, WorkspaceRoot
+from .events import EventSink, IndexProgress, IndexSummary, ProgressSink, WorkspaceRoot
 
 
 @dataclass
@@ -33,7 +33,8 @@ class IndexRun:
 
     `indexed` is what Weaviate holds for the workspace (file → hashes), None
     while unknown or when not asked (every file is then sent); `hashes` is the
-    hash cache to consult and to remember reads in, None when not used.
+    hash cache to consult and to remember reads in, None when not used;
+    `report` hears the run's progress (the session-wide `emit` when None).
     """
 
     root: WorkspaceRoot
@@ -43,6 +44,7 @@ class IndexRun:
     hashes: HashCache | None = None
     indexed: dict[str, set[str]] | None = None
     counts: RunCounts = field(default_factory=RunCounts)
+    report: ProgressSink | None = None
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -52,7 +54,7 @@ class IndexRun:
     def progress(self) -> None:
         """Report how far the run is."""
         c = self.counts
-        self.emit(IndexProgress(self.root, c.done, c.total, c.chunks, c.failed))
+        (self.report or self.emit)(IndexProgress(self.root, c.done, c.total, c.chunks, c.failed))
 
     def summary(self, error: str | None) -> IndexSummary:
         """What the run did, up to now."""

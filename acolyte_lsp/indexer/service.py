@@ -24,7 +24,7 @@ from ..metrics import Metrics
 from ..store.errors import StoreError
 from ..workspace.discovery import SourceFile, discover_files, is_indexable
 from ..workspace.hash_cache import HashCache
-from .events import EventSink, FileRemoved, IndexFinished, IndexStarted, IndexSummary, WorkspaceRoot
+from .events import EventSink, FileRemoved, IndexFinished, IndexStarted, IndexSummary, ProgressSink, WorkspaceRoot
 from .file_locks import FileLocks
 from .planning import Group, changed_sources, discovered_groups, settle_unchanged
 from .preparing import Item, Preparer
@@ -126,11 +126,16 @@ class IndexingService:
         self._workspace_run = asyncio.Lock()  # never two workspace runs at once
 
     async def index_workspace(
-        self, root: WorkspaceRoot, *, force: bool = False, cancel: asyncio.Event | None = None
+        self,
+        root: WorkspaceRoot,
+        *,
+        force: bool = False,
+        cancel: asyncio.Event | None = None,
+        progress: ProgressSink | None = None,
     ) -> IndexSummary:
         """Bring Weaviate in line with the files under `root`; `force` re-sends unchanged files too."""
         async with self._workspace_run:
-            run = IndexRun(root, self._emit, force, cancel or asyncio.Event())
+            run = IndexRun(root, self._emit, force, cancel or asyncio.Event(), report=progress)
             # Asking Weaviate what it holds waits on the network while discovery walks the tree: overlap them.
             listing = asyncio.ensure_future(self.store.indexed_files(root.workspace_id))
             listing.add_done_callback(_retrieve_exception)  # a failure is reported by the run, not by asyncio's logger
@@ -185,9 +190,10 @@ class IndexingService:
         changed: Sequence[str],
         deleted: Sequence[str],
         cancel: asyncio.Event | None = None,
+        progress: ProgressSink | None = None,
     ) -> IndexSummary:
         """Index changed paths and drop deleted ones (a path may be a folder) as one batch."""
-        run = IndexRun(root, self._emit, cancel=cancel or asyncio.Event())
+        run = IndexRun(root, self._emit, cancel=cancel or asyncio.Event(), report=progress)
         error: str | None = None
         try:
             for rel_path in deleted:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import Future
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -12,7 +14,12 @@ from ..indexer.events import IndexProgress
 
 
 class ProgressReporter:
-    """One server-created, cancellable work-done progress (begin → report… → end)."""
+    """One server-created work-done progress (begin → report… → end), owned by one run.
+
+    A cancellable one hears the client's cancel button through pygls's own future
+    for its token (`work_done_progress.tokens`), which sets `cancel`: the run
+    stops at its next clean point.
+    """
 
     def __init__(self, ls: LanguageServer, title: str, cancel: asyncio.Event, cancellable: bool = True) -> None:
         self._ls = ls
@@ -36,8 +43,16 @@ class ProgressReporter:
                 self.token,
                 types.WorkDoneProgressBegin(title=self._title, message=message, percentage=0, cancellable=self._cancellable),
             )
+            token_future = self._ls.work_done_progress.tokens.get(self.token)
+            if self._cancellable and token_future is not None:
+                loop = asyncio.get_running_loop()
+                token_future.add_done_callback(lambda done: self._client_cancelled(loop, done))
         else:
             self._log(f"{self._title}: {message}")
+
+    def _client_cancelled(self, loop: asyncio.AbstractEventLoop, token_future: Future[Any]) -> None:
+        if token_future.cancelled():
+            loop.call_soon_threadsafe(self.cancel.set)
 
     def report(self, progress: IndexProgress) -> None:
         self.report_message(*progress.describe())
@@ -55,6 +70,7 @@ class ProgressReporter:
     def end(self, message: str) -> None:
         if self._use_progress:
             self._ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+            self._ls.work_done_progress.tokens.pop(self.token, None)  # pygls keeps every token otherwise
         else:
             self._log(f"{self._title}: {message}")
 

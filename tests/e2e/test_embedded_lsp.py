@@ -71,7 +71,7 @@ async def test_the_first_window_asks_once_then_starts_embedded_with_progress_and
         await eventually(lambda: _indexed(lsp), "the index to end")
         [question] = asked
         assert "No Weaviate answers at http://localhost:8080" in question.message
-        assert [a.title for a in question.actions or []] == list(Answer.ALL)
+        assert [a.title for a in question.actions or []] == list(Answer)
         [setup] = [r for r in lsp.progress_reports.values() if r[0].title == "Weaviate Embedded"]
         assert any(isinstance(r, types.WorkDoneProgressReport) and r.percentage == 100 for r in setup)
         assert setup[-1].message == "Weaviate Embedded is ready"

@@ -160,9 +160,9 @@ async def test_weaviate_embedded_is_never_sent_the_users_api_key(tmp_path: Path,
 
     settings = Settings(weaviate=WeaviateSettings(embedded="true", api_key=KEY))
     controller = Controller([tmp_path], settings, lambda e: None, lambda n: None, open_store=open_store)
-    monkeypatch.setattr(Controller, "_run_embedded", running)
-    monkeypatch.setattr("acolyte_lsp.controller.load_embedder", lambda *a: LoadedEmbedder(_HashLike(), None))
-    await controller.connect(retry=False)
+    monkeypatch.setattr("acolyte_lsp.connection.run_embedded", running)
+    monkeypatch.setattr("acolyte_lsp.connection.load_embedder", lambda *a: LoadedEmbedder(_HashLike(), None))
+    await controller.connection.connect(retry=False)
     await controller.close()
     assert [s.weaviate.api_key for s in opened] == [None]
     assert opened[0].weaviate.url is not None and opened[0].weaviate.url.startswith("http://127.0.0.1:")

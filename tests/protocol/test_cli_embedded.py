@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from acolyte_lsp.store.embedded import BUILD_ENV, RELEASES_ENV
+from acolyte_lsp.store.embedded_release import BUILD_ENV, RELEASES_ENV
 from acolyte_lsp.store.weaviate_build import go_command
 from tests.embedded_release import ReleaseServer, answering, free_port, nothing_at_the_default_url, release  # noqa: F401 - fixtures
 

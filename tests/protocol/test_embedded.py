@@ -19,7 +19,8 @@ from weaviate.embedded import EmbeddedDB
 from weaviate.embedded import EmbeddedOptions as ClientEmbeddedOptions
 
 from acolyte_lsp.config import WeaviateSettings
-from acolyte_lsp.store.embedded import RELEASE_SHA256, RELEASES_ENV, EmbeddedWeaviate, download_url, embedded_for
+from acolyte_lsp.store.embedded import EmbeddedWeaviate, embedded_for
+from acolyte_lsp.store.embedded_release import RELEASE_SHA256, RELEASES_ENV, download_url
 from acolyte_lsp.store.errors import EmbeddedWeaviateError
 from acolyte_lsp.store.schema import ensure_schema
 from tests.embedded_release import ReleaseServer, free_port, release, release_archive  # noqa: F401 - fixture
@@ -40,9 +41,9 @@ def _pid(embedded: EmbeddedWeaviate) -> int:
 def test_first_use_downloads_the_release_once_with_progress(release: ReleaseServer) -> None:
     seen: list[tuple[int, int | None]] = []
     window = _embedded(release.url)
-    assert not window.is_cached()
+    assert not window.program.is_cached()
     assert window.ensure_running(lambda done, total: seen.append((done, total))) is True
-    assert window.answering() and window.is_cached()
+    assert window.answering() and window.program.is_cached()
     size = len(release.archive)
     assert seen[0] == (0, size) and seen[-1] == (size, size)
     again = embedded_for(WeaviateSettings(embedded_version=release.url, embedded_port=window.options.port + 0))
@@ -115,8 +116,8 @@ def test_an_unreachable_download_says_what_to_do() -> None:
         window.ensure_running()
     message = str(raised.value)
     assert f"cannot download http://127.0.0.1:{closed}/weaviate.tar.gz" in message
-    assert f"downloaded once to {window.binary}" in message and "copy a Weaviate binary of that version there" in message
-    assert not window.is_cached()
+    assert f"downloaded once to {window.program.binary}" in message and "copy a Weaviate binary of that version there" in message
+    assert not window.program.is_cached()
 
 
 def test_an_archive_without_a_weaviate_binary_is_refused_and_nothing_is_cached() -> None:
@@ -124,8 +125,8 @@ def test_an_archive_without_a_weaviate_binary_is_refused_and_nothing_is_cached()
     try:
         window = _embedded(server.url)
         with pytest.raises(EmbeddedWeaviateError, match="is not a Weaviate release archive"):
-            window.fetch()
-        assert not window.is_cached()
+            window.program.fetch()
+        assert not window.program.is_cached()
         assert list(window.options.binary_dir.iterdir()) == []
     finally:
         server.close()
@@ -136,12 +137,12 @@ def test_a_release_that_changed_since_its_first_download_is_refused_and_never_ru
     server = ReleaseServer(release_archive())
     try:
         first = _embedded(server.url)
-        first.fetch()
-        first.binary.unlink()  # a cache emptied: the next window downloads again
+        first.program.fetch()
+        first.program.binary.unlink()  # a cache emptied: the next window downloads again
         server.archive = release_archive(content=f"#!/bin/sh\ntouch '{marker}'\n".encode())
         with pytest.raises(EmbeddedWeaviateError, match="has SHA-256 .* not the earlier .* it was not run"):
             _embedded(server.url).ensure_running()
-        assert not first.is_cached() and not marker.exists()
+        assert not first.program.is_cached() and not marker.exists()
     finally:
         server.close()
 
@@ -151,9 +152,9 @@ def test_a_pinned_release_checksum_must_match(release: ReleaseServer, monkeypatc
     name = download_url("1.25.4").rsplit("/", 1)[-1]
     monkeypatch.setitem(RELEASE_SHA256, name, hashlib.sha256(b"another archive").hexdigest())
     with pytest.raises(EmbeddedWeaviateError, match="not the pinned"):
-        _embedded("1.25.4").fetch()
+        _embedded("1.25.4").program.fetch()
     monkeypatch.setitem(RELEASE_SHA256, name, hashlib.sha256(release.archive).hexdigest())
-    assert _embedded("1.25.4").fetch().is_file()
+    assert _embedded("1.25.4").program.fetch().is_file()
 
 
 def test_a_port_held_by_another_program_is_named(release: ReleaseServer) -> None:
@@ -161,7 +162,7 @@ def test_a_port_held_by_another_program_is_named(release: ReleaseServer) -> None
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         window = _embedded(release.url, squatter.getsockname()[1])
-        window.fetch()
+        window.program.fetch()
         started = time.monotonic()
         with pytest.raises(EmbeddedWeaviateError, match=r"port \d+ is taken by a program that is not a Weaviate"):
             window._wait_answering = lambda seconds: False  # noqa: SLF001 - skip the minute a loading Weaviate gets
@@ -175,7 +176,7 @@ def test_releases_and_cached_binaries_are_the_v3_clients_own(version: str, tmp_p
     ours = embedded_for(WeaviateSettings(embedded_version=version, embedded_binary_path=str(tmp_path)))
     assert download_url(version) == client_db._download_url  # noqa: SLF001
     digest = hashlib.sha256(version.encode()).hexdigest()
-    assert ours.binary == tmp_path / f"weaviate-{client_db._parsed_weaviate_version}-{digest}"  # noqa: SLF001
+    assert ours.program.binary == tmp_path / f"weaviate-{client_db._parsed_weaviate_version}-{digest}"  # noqa: SLF001
 
 
 def test_a_version_that_is_neither_a_number_nor_an_archive_url_is_refused() -> None:

@@ -11,9 +11,10 @@ import pytest
 import weaviate
 
 from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
-from acolyte_lsp.controller import Controller, Notice, State
+from acolyte_lsp.controller import Controller, State
+from acolyte_lsp.notices import Notice
 from acolyte_lsp.embedding import HashEmbedder, NoEmbedder
-from acolyte_lsp.indexer.events import FileFailed, FileIndexed, FileRemoved, IndexEvent, WorkspaceRoot
+from acolyte_lsp.indexer.events import FileFailed, FileIndexed, FileRemoved, IndexEvent, IndexProgress, WorkspaceRoot
 from acolyte_lsp.indexer.service import IndexingService
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store import queries
@@ -72,6 +73,18 @@ async def test_second_run_without_changes_sends_nothing(harness: Harness, client
     summary = await harness.service.index_workspace(harness.root)
     assert (summary.files_unchanged, summary.files_indexed) == (1, 0)
     assert harness.store.inserter.metrics.get("weaviate.batch.successful") == before
+
+
+async def test_a_runs_progress_goes_to_its_own_reporter_and_not_to_the_shared_events(
+    harness: Harness, tmp_path: Path
+) -> None:
+    write(tmp_path, {"a.py": lines("a", 25), "b.py": lines("b", 5)})
+    reported: list[IndexProgress] = []
+    await harness.service.index_workspace(harness.root, progress=reported.append)
+    assert reported and reported[-1].files_done == 2
+    assert not [e for e in harness.events if isinstance(e, IndexProgress)]
+    await harness.service.apply_changes(harness.root, ["a.py"], [])  # a run without a reporter of its own
+    assert [e for e in harness.events if isinstance(e, IndexProgress)]
 
 
 async def test_changed_deleted_and_new_files_converge(harness: Harness, client: weaviate.Client, tmp_path: Path) -> None:
@@ -267,7 +280,7 @@ async def test_a_class_with_vectors_of_another_size_is_reported_with_what_to_do(
     store.close()
     notices: list[Notice] = []
     controller = Controller([tmp_path], _settings(weaviate_url, class_name), lambda e: None, notices.append)
-    assert not await controller.connect()
+    assert not await controller.connection.connect()
     assert controller.state == State.SETTINGS_ERROR
     [notice] = notices
     assert f"'{class_name}' holds vectors of 16 dimensions" in notice.message

@@ -30,7 +30,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from acolyte_lsp.changes import Batch, ChangeKind
 from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings
-from acolyte_lsp.controller import Controller, Notice
+from acolyte_lsp.controller import Controller
+from acolyte_lsp.notices import Notice
 from acolyte_lsp.store.client import connect
 from tests.convergence import convergence_problems
 from tests.weaviate_server import WeaviateTestServer
@@ -73,7 +74,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.pending: Batch = {}
         self.reconnects_seen = 0
         self.client = connect(WeaviateSettings(url=self.server.url))
-        self._run(self.controller.connect())
+        self._run(self.controller.connection.connect())
         self._run(self.controller.index_all())
 
     # -- plumbing -------------------------------------------------------------------
@@ -214,17 +215,17 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self._drain_held_requests()
         for _ in range(3):  # the session's loop: whenever a connection comes up, a workspace run
             if not self.controller.connected:
-                self.controller.retry_now()
-                self._run(self.controller.wait_connected())
+                self.controller.connection.retry_now()
+                self._run(self.controller.connection.wait_connected())
             reconnects = sum("Connected to Weaviate" in n.message for n in self.notices)
-            if reconnects != self.reconnects_seen or self.controller.changes_while_away:
+            if reconnects != self.reconnects_seen or self.controller.away.paths:
                 self.reconnects_seen = reconnects
                 self._run(self.controller.index_all())
-            if self.controller.failed_files:
+            if self.controller.refused:
                 self._run(self.controller.retry_failed())  # the controller's own timer, without the wait
             if (self.data_lost or self.late_writes) and self.controller.connected:
                 self._run(self.controller.index_all())  # the periodic resync
-            if self.controller.connected and not self.controller.failed_files:
+            if self.controller.connected and not self.controller.refused:
                 break
         problems = self._problems()
         assert not problems, f"not converged after recovery ({len(problems)}):\n" + "\n".join(problems[:20])
@@ -238,7 +239,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
 
     @invariant()
     def converged_while_nothing_fails(self) -> None:
-        if self.faulted or self.pending or self.controller.failed_files:
+        if self.faulted or self.pending or self.controller.refused:
             return
         problems = self._problems()
         assert not problems, f"not converged with no fault active ({len(problems)}):\n" + "\n".join(problems[:20])

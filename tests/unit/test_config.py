@@ -145,6 +145,6 @@ def test_embedded_refuses_other_words_and_ports_out_of_range() -> None:
 
 
 def test_a_settings_file_of_only_comments_is_all_defaults() -> None:
-    from acolyte_lsp.server.session import SETTINGS_TEMPLATE
+    from acolyte_lsp.server.embedded_dialog import SETTINGS_TEMPLATE
 
     assert parse_acolyte_yaml(SETTINGS_TEMPLATE) == (Settings(), [])

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from acolyte_lsp import controller as controller_module
+from acolyte_lsp import connection as connection_module
 from acolyte_lsp.config import Settings
-from acolyte_lsp.controller import Controller, Notice, State
+from acolyte_lsp.controller import Controller, State
+from acolyte_lsp.notices import Notice
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.errors import WeaviateUnavailableError
 
@@ -48,15 +49,15 @@ async def _wait_for(condition: Any) -> None:
 
 
 async def test_retry_now_skips_the_backoff_wait(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(controller_module, "RETRY_INITIAL_S", 3600.0)  # without retry_now: no second try
+    monkeypatch.setattr(connection_module, "RETRY_INITIAL_S", 3600.0)  # without retry_now: no second try
     opener = FlakyOpener(failures=1)
     notices: list[Notice] = []
     controller = Controller([tmp_path], Settings(), lambda e: None, notices.append, open_store=opener)
-    assert await controller.connect() is False
+    assert await controller.connection.connect() is False
     assert controller.state == State.WAITING_FOR_WEAVIATE
     await asyncio.sleep(0.05)
     assert opener.attempts == 1
-    controller.retry_now()
+    controller.connection.retry_now()
     await _wait_for(lambda: controller.connected)
     assert opener.attempts == 2
     assert [n.level for n in notices] == ["error", "info"], "said once that it is away, once that it is back"
@@ -71,10 +72,10 @@ async def test_backoff_doubles_up_to_the_cap(monkeypatch: pytest.MonkeyPatch, tm
         awaitable.close()
         raise asyncio.TimeoutError
 
-    monkeypatch.setattr(controller_module.asyncio, "wait_for", no_wait)
+    monkeypatch.setattr(connection_module.asyncio, "wait_for", no_wait)
     opener = FlakyOpener(failures=8)
     controller = Controller([tmp_path], Settings(), lambda e: None, lambda n: None, open_store=opener)
-    await controller.connect()
+    await controller.connection.connect()
     await _wait_for(lambda: controller.connected)
     assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
     await controller.close()
@@ -82,7 +83,7 @@ async def test_backoff_doubles_up_to_the_cap(monkeypatch: pytest.MonkeyPatch, tm
 
 async def test_a_request_while_away_carries_the_outage_message_once(tmp_path: Path) -> None:
     controller = Controller([tmp_path], Settings(), lambda e: None, lambda n: None, open_store=FlakyOpener(100))
-    await controller.connect()
+    await controller.connection.connect()
     with pytest.raises(Exception) as refused:
         await controller.search("anything")
     assert str(refused.value).count("Cannot reach Weaviate") == 1
