@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .config import CONFIG_FILE_NAME, Settings, WithheldSettings, json_schema, load_settings, redacted
+from .settings import CONFIG_FILE_NAME, Settings, WithheldSettings, json_schema, load_settings, redacted
 from .controller import Controller, InvalidQuery, State
 from .notices import Notice, SetupStep
 from .downloads import progress_text

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .config import Settings
+from .settings import Settings
 from .downloads import progress_text
 from .embedded_choice import Answer, embedded_always, embedded_may_be_offered
 from .embedding import Embedder, EmbedderError, load_embedder

@@ -11,7 +11,6 @@ on disk), so changes seen while away only need counting, not keeping.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .changes import Batch, ChangeKind
-from .config import Settings
+from .settings import Settings
 from .connection import Connection, EmbeddedQuestion, StoreOpener
 from .indexer.events import EventSink, IndexEvent, IndexSummary, ProgressSink, WorkspaceRoot
 from .indexer.service import IndexingService
@@ -49,48 +48,6 @@ class State(StrEnum):
     INDEXING = "indexing"
     IDLE = "idle"
     STOPPED = "stopped"
-
-
-class SettingsChange(StrEnum):
-    """How a settings change is applied (see `classify_settings_change`)."""
-
-    NONE = "none"
-    IN_PLACE = "in place"  # batch size, workers, retries: the next batch uses them
-    REINDEX = "reindex"  # which files: a normal run converges
-    REINDEX_ALL = "reindex all"  # how files are cut: every file is re-sent
-    RESTART = "restart"  # where and how chunks are stored: reconnect, then index
-
-
-def classify_settings_change(old: Settings, new: Settings) -> SettingsChange:
-    """The least disruptive way to apply `new` over `old`."""
-    if old == new:
-        return SettingsChange.NONE
-    live_weaviate = {
-        "num_workers",
-        "dynamic_batching",
-        "timeout_retries",
-        "connection_error_retries",
-        "consistency_level",
-        "object_retries",
-        "retry_backoff_s",
-    }
-    if (
-        old.embeddings != new.embeddings
-        or old.indexing.workspace_id != new.indexing.workspace_id
-        or any(
-            getattr(old.weaviate, f.name) != getattr(new.weaviate, f.name)
-            for f in dataclasses.fields(old.weaviate)
-            if f.name not in live_weaviate
-        )
-    ):
-        return SettingsChange.RESTART
-    cutting = ("chunk_lines", "chunk_overlap", "min_chunk_lines", "redact_secrets")
-    if any(getattr(old.indexing, n) != getattr(new.indexing, n) for n in cutting):
-        return SettingsChange.REINDEX_ALL
-    if old.indexing != new.indexing:
-        return SettingsChange.REINDEX
-    return SettingsChange.IN_PLACE
-
 
 
 class InvalidQuery(ValueError):

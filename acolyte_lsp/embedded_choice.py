@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 
-from .config import WeaviateSettings
+from .settings import WeaviateSettings
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .config import EmbeddingSettings
+from .settings import EmbeddingSettings
 from .downloads import progress_text
 
 if TYPE_CHECKING:

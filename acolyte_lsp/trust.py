@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_FILE_NAME, WithheldSettings, trusted_keys
+from .settings import CONFIG_FILE_NAME, WithheldSettings, trusted_keys
 from .display import brief
 from .secrecy import mask_url
 

@@ -1,6 +1,6 @@
 """Regenerate vscode-client's settings and .acolyte schema from the settings tree.
 
-Run after changing acolyte_lsp/config.py; tests/clients/test_vscode_manifest.py fails while they differ.
+Run after changing acolyte_lsp/settings/tree.py; tests/clients/test_vscode_manifest.py fails while they differ.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acolyte_lsp.config import json_schema, trusted_keys  # noqa: E402
+from acolyte_lsp.settings import json_schema, trusted_keys  # noqa: E402
 
 CLIENT = ROOT / "vscode-client"
 SECRET_KEYS = {"weaviate.api_key"}  # secrets belong in the environment, not in settings.json

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import weaviate
 
-from acolyte_lsp.config import EmbeddingSettings, WeaviateSettings
+from acolyte_lsp.settings import EmbeddingSettings, WeaviateSettings
 from acolyte_lsp.embedding import load_embedder
 from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.embedded_release import BUILD_ENV

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import weaviate
 
-from acolyte_lsp.config import EmbeddingSettings, Settings
+from acolyte_lsp.settings import EmbeddingSettings, Settings
 from acolyte_lsp.embedding import load_embedder
 from acolyte_lsp.identity import chunk_uuid
 from acolyte_lsp.indexer.events import WorkspaceRoot

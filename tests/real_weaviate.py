@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.settings import WeaviateSettings
 from acolyte_lsp.store.embedded import loopback_node_env
 from acolyte_lsp.store.weaviate_build import MODULE, BuildError, build_weaviate, go_command
 from tests.embedded_release import answering, free_port

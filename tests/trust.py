@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from acolyte_lsp.config import load_settings
+from acolyte_lsp.settings import load_settings
 from acolyte_lsp.trust import TrustAnswers
 
 

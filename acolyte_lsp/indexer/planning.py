@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..config import IndexingSettings
+from ..settings import IndexingSettings
 from ..workspace.chunking import ChunkingOptions
 from ..workspace.discovery import IgnoreRules, SourceFile, discover_files
 from .events import WorkspaceRoot

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..config import IndexingSettings
+from ..settings import IndexingSettings
 from ..embedding import Embedder, identifier_words, vector_key
 from ..identity import chunk_uuid
 from ..metrics import Metrics

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
+from ..settings import Settings
 from ..embedding import Embedder
 from ..metrics import Metrics
 from ..store.errors import StoreError

@@ -9,7 +9,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
 
-from ..config import ConfigProblem
+from ..settings import ConfigProblem
 from ..display import brief, printable
 from ..indexer.events import ChunkFailure
 

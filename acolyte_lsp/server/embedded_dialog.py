@@ -9,7 +9,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
 
-from ..config import CONFIG_FILE_NAME
+from ..settings import CONFIG_FILE_NAME
 from ..embedded_choice import Answer, remember_answer, remembered_answer
 
 SETTINGS_TEMPLATE = """\

@@ -17,8 +17,16 @@ from pygls.uris import to_fs_path
 
 from .. import __version__
 from ..changes import Batch, ChangeKind, ChangeQueue
-from ..config import CONFIG_FILE_NAME, LoadedSettings, WithheldSettings, load_settings, redacted
-from ..controller import Controller, SettingsChange, classify_settings_change
+from ..settings import (
+    CONFIG_FILE_NAME,
+    LoadedSettings,
+    SettingsChange,
+    WithheldSettings,
+    classify_settings_change,
+    load_settings,
+    redacted,
+)
+from ..controller import Controller
 from ..embedded_choice import Answer
 from ..indexer.events import IndexSummary
 from ..notices import Notice

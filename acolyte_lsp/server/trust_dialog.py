@@ -9,7 +9,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from ..config import WithheldSettings
+from ..settings import WithheldSettings
 from ..notices import Notice
 from ..trust import ANSWERS as TRUST_ANSWERS
 from ..trust import TRUST, TrustAnswers, digest, ignored_warning, question

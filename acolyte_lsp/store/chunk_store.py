@@ -17,7 +17,7 @@ import requests
 import weaviate
 from weaviate.exceptions import WeaviateBaseError
 
-from ..config import Settings
+from ..settings import Settings
 from ..display import brief
 from ..metrics import Metrics
 from . import queries

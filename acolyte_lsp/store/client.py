@@ -9,7 +9,7 @@ import warnings
 import requests
 import weaviate
 
-from ..config import WeaviateSettings
+from ..settings import WeaviateSettings
 from ..display import brief
 from .client_compat import use_fast_json
 from .errors import WeaviateUnavailableError

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..config import WeaviateSettings
+from ..settings import WeaviateSettings
 from .embedded_release import DownloadProgress, EmbeddedOptions, WeaviateRelease, instance_lock
 from .errors import EmbeddedWeaviateError
 from .weaviate_build import Step

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # settings are only read, never built, here
-    from ..config import Settings
+    from ..settings import Settings
 
 RACY_SECONDS = 2.0
 FORMAT = 1

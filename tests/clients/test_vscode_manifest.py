@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from acolyte_lsp.config import json_schema
+from acolyte_lsp.settings import json_schema
 from scripts.sync_vscode_settings import editor_settings, untrusted_workspaces
 
 CLIENT = Path(__file__).resolve().parents[2] / "vscode-client"

@@ -13,7 +13,7 @@ import weaviate
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from acolyte_lsp.config import IndexingSettings, Settings
+from acolyte_lsp.settings import IndexingSettings, Settings
 from acolyte_lsp.indexer.events import WorkspaceRoot
 from tests.convergence import assert_converged, convergence_problems
 from tests.files import lines, write

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import weaviate
 
-from acolyte_lsp.config import IndexingSettings, Settings
+from acolyte_lsp.settings import IndexingSettings, Settings
 from acolyte_lsp.identity import workspace_id
 from acolyte_lsp.workspace.secrets import find_secrets, redact_secrets
 from tests.convergence import assert_converged

@@ -11,14 +11,14 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from acolyte_lsp.config import (
-    MAX_SETTINGS_BYTES,
+from acolyte_lsp.settings import (
     ConfigProblem,
     Settings,
     WeaviateSettings,
     load_settings,
     parse_acolyte_yaml,
 )
+from acolyte_lsp.settings.yaml_reader import MAX_SETTINGS_BYTES
 from tests.bounds import CASE_SECONDS, within_memory
 
 BILLION_LAUGHS = "".join(

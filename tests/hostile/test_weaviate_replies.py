@@ -9,7 +9,7 @@ import orjson
 import pytest
 import weaviate
 
-from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.settings import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.embedding import HashEmbedder
 from acolyte_lsp.indexer.events import IndexEvent, WorkspaceRoot
 from acolyte_lsp.indexer.service import IndexingService

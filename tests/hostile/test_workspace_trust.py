@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from acolyte_lsp.config import Settings, WeaviateSettings, load_settings
+from acolyte_lsp.settings import Settings, WeaviateSettings, load_settings
 from acolyte_lsp.controller import Controller
 from acolyte_lsp.embedding import LoadedEmbedder
 from acolyte_lsp.metrics import Metrics

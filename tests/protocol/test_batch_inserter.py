@@ -11,7 +11,7 @@ import threading
 import pytest
 import weaviate
 
-from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.settings import WeaviateSettings
 from acolyte_lsp.store.batch_inserter import MIN_SPLIT_OBJECTS, WeaviateBatchInserter
 from acolyte_lsp.store.batch_result import ErrorType
 from acolyte_lsp.store.batch_tuning import BatchSizeTuner

@@ -16,7 +16,7 @@ from weaviate.exceptions import (
 )
 from weaviate.util import get_vector
 
-from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.settings import WeaviateSettings
 from acolyte_lsp.store import wire_json
 from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.settings import WeaviateSettings
 from acolyte_lsp.store.client import connect
 from acolyte_lsp.store.errors import WeaviateUnavailableError
 from tests.weaviate_server import WeaviateTestServer

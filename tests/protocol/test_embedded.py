@@ -18,7 +18,7 @@ import weaviate
 from weaviate.embedded import EmbeddedDB
 from weaviate.embedded import EmbeddedOptions as ClientEmbeddedOptions
 
-from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.settings import WeaviateSettings
 from acolyte_lsp.store.embedded import EmbeddedWeaviate, embedded_for
 from acolyte_lsp.store.embedded_release import RELEASE_SHA256, RELEASES_ENV, download_url
 from acolyte_lsp.store.errors import EmbeddedWeaviateError

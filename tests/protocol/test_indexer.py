@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import weaviate
 
-from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.settings import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.controller import Controller, State
 from acolyte_lsp.notices import Notice
 from acolyte_lsp.embedding import HashEmbedder, NoEmbedder

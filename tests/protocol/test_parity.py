@@ -18,7 +18,7 @@ import pytest
 import requests
 import weaviate
 
-from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.settings import WeaviateSettings
 from acolyte_lsp.identity import chunk_uuid
 from acolyte_lsp.store import graphql, queries
 from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter

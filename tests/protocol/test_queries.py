@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import weaviate
 
-from acolyte_lsp.config import WeaviateSettings
+from acolyte_lsp.settings import WeaviateSettings
 from acolyte_lsp.identity import chunk_uuid
 from acolyte_lsp.store import queries
 from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import weaviate
 
-from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, Settings, WeaviateSettings
+from acolyte_lsp.settings import EmbeddingSettings, IndexingSettings, Settings, WeaviateSettings
 from acolyte_lsp.indexer.events import WorkspaceRoot
 from acolyte_lsp.metrics import Metrics
 from acolyte_lsp.store.chunk_store import ChunkStore

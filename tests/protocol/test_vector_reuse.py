@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import weaviate
 
-from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.settings import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.embedding import HashEmbedder, make_embedder
 from acolyte_lsp.indexer.events import WorkspaceRoot
 from acolyte_lsp.indexer.preparing import embedded_text

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from acolyte_lsp.changes import Batch, ChangeKind
-from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.settings import IndexingSettings, SearchSettings, Settings, WeaviateSettings
 from acolyte_lsp.controller import Controller
 from acolyte_lsp.notices import Notice
 from acolyte_lsp.store.client import connect

@@ -7,8 +7,8 @@ import dataclasses
 from pathlib import Path
 
 from acolyte_lsp.changes import Batch, ChangeKind, ChangeQueue
-from acolyte_lsp.config import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
-from acolyte_lsp.controller import SettingsChange, classify_settings_change
+from acolyte_lsp.settings import EmbeddingSettings, IndexingSettings, SearchSettings, Settings, WeaviateSettings
+from acolyte_lsp.settings import SettingsChange, classify_settings_change
 
 
 async def test_a_burst_becomes_one_batch_with_the_last_kind_per_path() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acolyte_lsp.config import EmbeddingSettings
+from acolyte_lsp.settings import EmbeddingSettings
 from acolyte_lsp.embedding import EmbedderError, HashEmbedder, NoEmbedder, make_embedder
 from acolyte_lsp.identity import chunk_uuid, workspace_id
 from acolyte_lsp.indexer.preparing import embedded_text

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from acolyte_lsp.config import Settings, load_settings, parse_acolyte_yaml, redacted
+from acolyte_lsp.settings import Settings, load_settings, parse_acolyte_yaml, redacted
 
 
 def test_defaults_match_the_documented_values() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from acolyte_lsp import connection as connection_module
-from acolyte_lsp.config import Settings
+from acolyte_lsp.settings import Settings
 from acolyte_lsp.controller import Controller, State
 from acolyte_lsp.notices import Notice
 from acolyte_lsp.metrics import Metrics

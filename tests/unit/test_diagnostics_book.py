@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from acolyte_lsp.config import ConfigProblem
+from acolyte_lsp.settings import ConfigProblem
 from acolyte_lsp.indexer.events import ChunkFailure
 from acolyte_lsp.server.diagnostics import DiagnosticsBook
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from acolyte_lsp.config import EmbeddingSettings, Settings
+from acolyte_lsp.settings import EmbeddingSettings, Settings
 from acolyte_lsp.controller import Controller
 from acolyte_lsp.index_status import index_status
 from acolyte_lsp.metrics import Metrics

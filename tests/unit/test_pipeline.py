@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from acolyte_lsp.config import IndexingSettings, Settings
+from acolyte_lsp.settings import IndexingSettings, Settings
 from acolyte_lsp.embedding import HashEmbedder
 from acolyte_lsp.indexer.events import FileRemoved, IndexEvent, WorkspaceRoot
 from acolyte_lsp.indexer.preparing import TIMER_READ_CHUNK

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acolyte_lsp.config import EmbeddingSettings
+from acolyte_lsp.settings import EmbeddingSettings
 from acolyte_lsp.embedding import HashEmbedder, load_embedder, make_embedder
 from acolyte_lsp.models.onnx_embedder import OnnxEmbedder
 
