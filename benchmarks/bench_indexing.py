@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acolyte_lsp.config import IndexingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
+from acolyte_lsp.settings import IndexingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
 from acolyte_lsp.embedding import HashEmbedder  # noqa: E402
 from acolyte_lsp.indexer.events import IndexSummary, WorkspaceRoot  # noqa: E402
 from acolyte_lsp.indexer.preparing import TIMER_EMBED, TIMER_READ_CHUNK  # noqa: E402

@@ -105,3 +105,36 @@ def test_the_indexer_and_controller_know_no_lsp() -> None:
 def test_the_connection_never_touches_the_indexer() -> None:
     graph = _import_graph()
     assert not {t for t in graph["acolyte_lsp.connection"] if t.startswith("acolyte_lsp.indexer")}
+
+
+# Data flows down this list (editor → server → controller → indexer → workspace/embedding/store → Weaviate);
+# an import may go to its own layer or below, never back up.
+LAYERS = {
+    "__main__": 6, "server": 6,
+    "controller": 5, "index_status": 5,
+    "connection": 4, "refused_files": 4,
+    "indexer": 3,
+    "workspace": 2, "embedding": 2, "store": 2, "changes": 2,
+    "models": 1,
+    "settings": 0, "notices": 0, "metrics": 0, "secrecy": 0, "display": 0, "downloads": 0,
+    "identity": 0, "vectors": 0, "trust": 0, "embedded_choice": 0, "acolyte_lsp": 0,
+}
+
+
+def _layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_every_module_has_a_layer() -> None:
+    assert {_layer_of(m) for m in _import_graph()} <= set(LAYERS)
+
+
+def test_no_import_goes_back_up_the_layers() -> None:
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in _import_graph().items()
+        for target in targets
+        if LAYERS[_layer_of(target)] > LAYERS[_layer_of(module)]
+    ]
+    assert not upward, upward
