@@ -61,7 +61,7 @@ def remembered_answer() -> Answer | None:
     return Answer(answer) if answer in REMEMBERED_ANSWERS else None
 
 
-def remember_answer(answer: str) -> None:
+def remember_answer(answer: Answer) -> None:
     """Keep an answer for every later window (answers not worth keeping are ignored)."""
     if answer not in REMEMBERED_ANSWERS:
         return

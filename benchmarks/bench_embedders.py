@@ -42,7 +42,7 @@ BASELINE = "sentence-transformers"
 
 def corpus(limit: int) -> list[str]:
     """Chunk texts from standard-library packages, cut as the indexer cuts them."""
-    from acolyte_lsp.config import IndexingSettings
+    from acolyte_lsp.settings import IndexingSettings
     from acolyte_lsp.indexer.planning import chunking_options
     from acolyte_lsp.workspace.chunking import chunk_file
 
@@ -91,7 +91,7 @@ def index_one(spec: str, limit: int, url: str, class_name: str) -> dict[str, flo
     import shutil
     import tempfile
 
-    from acolyte_lsp.config import SearchSettings, Settings, WeaviateSettings
+    from acolyte_lsp.settings import SearchSettings, Settings, WeaviateSettings
     from acolyte_lsp.embedding import make_embedder
     from acolyte_lsp.indexer.events import WorkspaceRoot
     from acolyte_lsp.indexer.service import IndexingService

@@ -40,7 +40,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acolyte_lsp.config import WeaviateSettings  # noqa: E402
+from acolyte_lsp.settings import WeaviateSettings  # noqa: E402
 from acolyte_lsp.identity import chunk_uuid  # noqa: E402
 from acolyte_lsp.store import wire_json  # noqa: E402
 from acolyte_lsp.store.batch_inserter import WeaviateBatchInserter  # noqa: E402

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acolyte_lsp.config import EmbeddingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
+from acolyte_lsp.settings import EmbeddingSettings, SearchSettings, Settings, WeaviateSettings  # noqa: E402
 from acolyte_lsp.embedding import Embedder, HashEmbedder, make_embedder  # noqa: E402
 from acolyte_lsp.indexer.events import IndexSummary, WorkspaceRoot  # noqa: E402
 from acolyte_lsp.indexer.service import IndexingService  # noqa: E402

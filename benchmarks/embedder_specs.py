@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from acolyte_lsp.config import EmbeddingSettings
+from acolyte_lsp.settings import EmbeddingSettings
 
 _HINTS = typing.get_type_hints(EmbeddingSettings)
 

@@ -38,8 +38,8 @@ def settings_from_env(base: Settings, env: Mapping[str, str]) -> Settings:
     return dataclasses.replace(base, weaviate=dataclasses.replace(base.weaviate, **changes))
 
 
-def _env_changes(env: Mapping[str, str]) -> dict[str, str]:
-    changes: dict[str, str] = {}
+def _env_changes(env: Mapping[str, str]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
     if env.get("WEAVIATE_URL"):
         changes["url"] = env["WEAVIATE_URL"]
     if env.get("WEAVIATE_API_KEY"):

@@ -225,7 +225,7 @@ def field_of(dotted: str) -> dataclasses.Field[Any]:
 
 
 def default_of(f: dataclasses.Field[Any]) -> Any:
-    return f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
 
 
 def get(settings: Settings, dotted: str) -> Any:

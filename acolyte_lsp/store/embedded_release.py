@@ -212,8 +212,8 @@ class WeaviateRelease:
             with zipfile.ZipFile(archive) as bundle, bundle.open("weaviate") as src, partial.open("wb") as dst:
                 shutil.copyfileobj(src, dst, DOWNLOAD_CHUNK)
         else:
-            with tarfile.open(archive) as bundle:
-                member = bundle.extractfile("weaviate")
+            with tarfile.open(archive) as tarball:
+                member = tarball.extractfile("weaviate")
                 if member is None:
                     raise KeyError("its 'weaviate' entry is not a file")
                 with member, partial.open("wb") as dst:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +79,7 @@ def _strings(values: Sequence[str]) -> str:
     return "[" + ", ".join(string(v) for v in values) + "]"
 
 
-_VALUE_RENDERERS = {"valueText": string, "valueInt": integer, "valueNumber": number}
+_VALUE_RENDERERS: dict[str, Callable[[Any], str]] = {"valueText": string, "valueInt": integer, "valueNumber": number}
 _OPERATORS = frozenset({"Equal", "NotEqual", "Like", "LessThan", "LessThanEqual", "GreaterThan", "GreaterThanEqual"})
 
 

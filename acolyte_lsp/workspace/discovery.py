@@ -107,7 +107,7 @@ class _AnyPattern:
     """
 
     def __init__(self, spec: pathspec.GitIgnoreSpec) -> None:
-        parts = [p.regex.pattern.replace("(?P<ps_d>", "(?:") for p in spec.patterns if p.include is not None]
+        parts = [p.regex.pattern.replace("(?P<ps_d>", "(?:") for p in spec.patterns if p.include is not None and p.regex is not None]
         self._regex = re.compile("|".join(f"(?:{part})" for part in parts)) if parts else None
 
     @staticmethod

@@ -7,6 +7,7 @@ private key block) are matched, so ordinary code is never withheld by mistake.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Each pattern with literals one of which any match contains: `str.__contains__` over a
@@ -54,5 +55,10 @@ def find_secrets(text: str) -> list[SecretMatch]:
 def redact_secrets(text: str) -> str:
     """`text` with each secret replaced by a marker; line breaks inside a secret are kept."""
     for kind, pattern in _candidates(text):
-        text = pattern.sub(lambda m, kind=kind: f"[redacted {kind}]" + "\n" * m.group(0).count("\n"), text)
+        text = pattern.sub(_marker(kind), text)
     return text
+
+
+def _marker(kind: str) -> Callable[[re.Match[str]], str]:
+    """What stands in for a secret of `kind`: a marker, keeping the secret's line breaks."""
+    return lambda m: f"[redacted {kind}]" + "\n" * m.group(0).count("\n")
