@@ -1,4 +1,5 @@
-"""Command line: `acolyte-lsp` (stdio language server), `acolyte-lsp index PATH`, `acolyte-lsp search QUERY`."""
+"""Command line: `acolyte-lsp` (stdio language server), `acolyte-lsp mcp [PATH]` (stdio MCP server),
+`acolyte-lsp index PATH`, `acolyte-lsp search QUERY`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from typing import TextIO
 
 from . import __version__
 from .settings import CONFIG_FILE_NAME, Settings, WithheldSettings, json_schema, load_settings, redacted
-from .controller import Controller, InvalidQuery, State
+from .controller import Controller, State
+from .searching import InvalidQuery
 from .notices import Notice, SetupStep
 from .downloads import progress_text
 from .embedded_choice import Answer
@@ -105,7 +107,7 @@ def _print_summary(summary: IndexSummary, metrics: Metrics, embedder: str | None
         out.write(f"stopped: {summary.error}\n")
 
 
-def _settings_for(path: Path, url: str | None, trust: bool = False) -> Settings:
+def _settings_for(path: Path, url: str | None, trust: bool = False, may_ask: bool = True) -> Settings:
     """The folder's settings; what its `.acolyte` may set only when trusted needs `--trust`, a yes on a terminal, or an earlier yes."""
     answers = TrustAnswers()
     flags = {"weaviate": {"url": url}} if url else None
@@ -113,7 +115,7 @@ def _settings_for(path: Path, url: str | None, trust: bool = False) -> Settings:
     for problem in loaded.problems:
         sys.stderr.write(f"warning: {printable(str(problem))} (using the default)\n")
     asked = loaded.withheld
-    if asked is not None and answers.answer(asked) is None and _can_ask():
+    if asked is not None and answers.answer(asked) is None and may_ask and _can_ask():
         if _ask_trust(asked):
             answers.remember(asked, True)
             return load_settings(path, flags, trust=lambda _: True, options_source="--url").settings
@@ -228,7 +230,8 @@ async def _search(path: Path, query: str, limit: int, url: str | None, trust: bo
         return EXIT_UNAVAILABLE
     for result in results:
         shown = printable(str(result.path.relative_to(path))) if result.path.is_relative_to(path) else printable(str(result.path))
-        print(f"{result.score:.3f}  {shown}:{result.start_line}-{result.end_line}  {printable(result.name)}")
+        stale = "" if result.fresh else "  (changed on disk since indexed)"
+        print(f"{result.score:.3f}  {shown}:{result.start_line}-{result.end_line}  {printable(result.name)}{stale}")
     if not results:
         sys.stderr.write(f"no chunk of {printable(str(path))} matches\n")
     return EXIT_OK
@@ -316,6 +319,16 @@ def _embedded_command(path: Path, action: str, trust: bool) -> int:
     return EXIT_OK
 
 
+def _mcp(path: Path, url: str | None, trust: bool) -> int:
+    from .agent.session import AgentSession
+    from .agent.tools import serve_stdio
+
+    # stdin and stdout carry the protocol: never ask on them.
+    settings = _settings_for(path, url, trust, may_ask=False)
+    asyncio.run(serve_stdio(AgentSession(path, settings)))
+    return EXIT_OK
+
+
 def _serve() -> int:
     from .server.app import create_server
 
@@ -365,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     embedded = sub.add_parser("embedded", parents=[trusting], help="Weaviate Embedded: fetch it ahead of time, see it, stop it")
     embedded.add_argument("action", choices=("fetch", "status", "stop"))
     embedded.add_argument("--path", type=Path, default=Path("."), help="a folder whose settings describe it (default: .)")
+    mcp = sub.add_parser("mcp", parents=[trusting], help="serve the folder's index to AI agents over MCP (stdio), kept fresh")
+    mcp.add_argument("path", type=Path, nargs="?", default=Path("."), help="the workspace folder (default: .)")
+    mcp.add_argument("--url", help="Weaviate URL (overrides .acolyte and WEAVIATE_URL)")
     sub.add_parser("schema", help="print the JSON Schema of .acolyte")
     settings = sub.add_parser("settings", parents=[trusting], help="print the effective settings for a folder (secrets masked)")
     settings.add_argument("path", type=Path, nargs="?", default=Path("."))
@@ -395,6 +411,8 @@ def _command(args: argparse.Namespace) -> int:
     if not args.path.is_dir():
         sys.stderr.write(f"error: {printable(str(args.path))} is not a folder\n")
         return EXIT_USAGE
+    if args.command == "mcp":
+        return _mcp(args.path, args.url, args.trust)
     if args.command == "embedded":
         return _embedded_command(args.path, args.action, args.trust)
     if args.command == "index":

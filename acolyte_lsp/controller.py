@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
@@ -23,20 +22,20 @@ from .settings import Settings
 from .connection import Connection, EmbeddedQuestion, StoreOpener
 from .indexer.events import EventSink, IndexEvent, IndexSummary, ProgressSink, WorkspaceRoot
 from .indexer.service import IndexingService
+from .indexing_lease import WorkspaceLeases
 from .metrics import Metrics
 from .notices import Notice, NoticeSink, SetupSink
 from .refused_files import RefusedFiles
 from .store.chunk_store import ChunkStore
 from .store.errors import StoreError, WeaviateUnavailableError
-from .store.queries import SearchHit, WorkspaceSummary
+from .searching import SearchResult, Searcher
+from .store.queries import WorkspaceSummary
 from .workspace.discovery import relative_posix
 from .workspace.hash_cache import hash_cache_dir_for
 
 log = logging.getLogger(__name__)
 
 MAX_REMEMBERED_AWAY = 10_000  # beyond this, only "a full run is needed" is kept
-MAX_QUERY_CHARS = 10_000  # a query is a sentence or a snippet; the model reads 128 word pieces of it
-MAX_FOLDERS_UP = 32  # folders above a search path asked whether they are an indexed root
 
 
 class State(StrEnum):
@@ -48,45 +47,6 @@ class State(StrEnum):
     INDEXING = "indexing"
     IDLE = "idle"
     STOPPED = "stopped"
-
-
-class InvalidQuery(ValueError):
-    """A search query that cannot be searched (empty, or longer than any query means)."""
-
-
-def check_query(query: str) -> None:
-    """Raise `InvalidQuery` for an empty or oversized query."""
-    if not query.strip():
-        raise InvalidQuery("the search query is empty")
-    if len(query) > MAX_QUERY_CHARS:
-        raise InvalidQuery(f"the search query is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are searched")
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """A search hit with an absolute path, ready for an editor location."""
-
-    path: Path
-    start_line: int
-    end_line: int
-    name: str
-    kind: str
-    language: str
-    score: float
-    preview: str
-
-    @classmethod
-    def of(cls, root: WorkspaceRoot, hit: SearchHit) -> SearchResult:
-        return cls(
-            path=root.path / hit.file_path,
-            start_line=hit.start_line,
-            end_line=hit.end_line,
-            name=hit.chunk_name,
-            kind=hit.chunk_type,
-            language=hit.language,
-            score=round(hit.score, 6),
-            preview=hit.content[:200],
-        )
 
 
 def root_holding(roots: Sequence[WorkspaceRoot], path: Path) -> tuple[WorkspaceRoot, str] | None:
@@ -144,7 +104,10 @@ class Controller:
         open_store: StoreOpener = ChunkStore.open,
         ask_embedded: EmbeddedQuestion | None = None,
         on_setup: SetupSink | None = None,
+        lease_holder: str | None = None,
     ) -> None:
+        """`lease_holder` names a long-running process (a language server, an MCP server) that indexes a folder
+        only while it holds the folder's lease; without it (a one-off `acolyte-lsp index`) every folder is indexed."""
         self.roots = WorkspaceRoot.for_folders(list(folders), settings.indexing.workspace_id)
         self.metrics = Metrics()
         self.connection = Connection(settings, self.metrics, on_notice, on_setup or (lambda step: None), open_store, ask_embedded)
@@ -157,6 +120,10 @@ class Controller:
         self._indexing: IndexingService | None = None
         self._refused_retry: asyncio.Task[None] | None = None
         self._active_runs = 0
+        self.searcher = Searcher(self.connection)
+        self.leases = None if lease_holder is None else WorkspaceLeases(
+            lease_holder, on_notice, lambda: (self.connection.endpoint, self.settings.weaviate.class_name)
+        )
 
     @property
     def settings(self) -> Settings:
@@ -208,11 +175,17 @@ class Controller:
         force: bool = False,
         cancel: asyncio.Event | None = None,
         progress: ProgressSink | None = None,
+        asked: bool = False,
     ) -> list[IndexSummary]:
-        """Index some roots in turn (all of them, or new workspace folders); stops on cancel or an outage."""
+        """Index some roots in turn (all of them, or new workspace folders); stops on cancel or an outage.
+
+        `asked`: a user or agent asked for it, so roots another process indexes are indexed here too
+        (harmless: both converge to what is on disk).
+        """
         indexer = self._indexer()
         if indexer is None:
             raise self._not_connected()
+        roots = list(roots) if asked else self.ours(roots)
         cancel = cancel or asyncio.Event()
         summaries = []
         self._active_runs += 1
@@ -231,10 +204,13 @@ class Controller:
         return summaries
 
     async def apply_changes(
-        self, batch: Batch, cancel: asyncio.Event | None = None, progress: ProgressSink | None = None
+        self, batch: Batch, cancel: asyncio.Event | None = None, progress: ProgressSink | None = None, asked: bool = False
     ) -> list[IndexSummary]:
-        """Index changed paths and drop deleted ones, root by root; remembered while Weaviate is away."""
-        by_root = changes_by_root(self.roots, batch)
+        """Index changed paths and drop deleted ones, root by root; remembered while Weaviate is away.
+
+        Changes under a root another process indexes are left to it, unless `asked` (as `index_roots`).
+        """
+        by_root = changes_by_root(self.roots if asked else self.ours(self.roots), batch)
         indexer = self._indexer()
         if not by_root or indexer is None:
             if by_root:
@@ -253,6 +229,14 @@ class Controller:
             self._active_runs -= 1
         self._after_run(summaries)
         return summaries
+
+    def ours(self, roots: Sequence[WorkspaceRoot]) -> list[WorkspaceRoot]:
+        """The roots this process indexes (all of them, unless another holds a root's lease)."""
+        return list(roots) if self.leases is None else self.leases.ours(roots)
+
+    def indexed_by(self, root: WorkspaceRoot) -> str:
+        """Who keeps `root` indexed: "this process", or the other acolyte-lsp process holding its lease."""
+        return "this process" if self.leases is None else self.leases.indexed_by(root)
 
     def _after_run(self, summaries: list[IndexSummary]) -> None:
         error = next((s.error for s in summaries if s.error), None)
@@ -309,6 +293,8 @@ class Controller:
         """
         old = {r.path for r in self.roots}
         self.roots = WorkspaceRoot.for_folders(list(folders), self.settings.indexing.workspace_id)
+        if self.leases is not None:
+            self.leases.keep_only(self.roots)
         return [r for r in self.roots if r.path not in old]
 
     def apply_settings_in_place(self, settings: Settings) -> None:
@@ -322,36 +308,12 @@ class Controller:
     async def search(
         self, query: str, limit: int = 10, path_prefix: str | None = None, language: str | None = None
     ) -> list[SearchResult]:
-        """Embed `query` like the chunks; the best chunks of every root by hybrid search (`search.alpha`).
-
-        Raises `InvalidQuery` for an empty or oversized query.
-        """
-        check_query(query)
-        store = self._require_store()
-        assert self.connection.embedder is not None
-        vector = await asyncio.to_thread(self.connection.embedder.embed_query, query)
-        results: list[SearchResult] = []
-        for root in self.roots:
-            hits = await store.search(root.workspace_id, limit, vector, query, path_prefix, language, self.settings.search.alpha)
-            results.extend(SearchResult.of(root, hit) for hit in hits)
-        results.sort(key=lambda r: -r.score)
-        return results[:limit]
+        """The best chunks of every root for `query` (see `Searcher.search`); raises `InvalidQuery`."""
+        return await self.searcher.search(self._require_store(), self.roots, query, limit, path_prefix, language)
 
     async def indexed_root_of(self, path: Path) -> tuple[Path, str | None] | None:
-        """The folder at or above `path` whose chunks Weaviate holds, and `path` under it as a path prefix.
-
-        None when neither `path` nor a folder above it is indexed. With a shared
-        `indexing.workspace_id` the root is the folder the settings came from.
-        """
-        store = self._require_store()
-        path = path.resolve()
-        shared = self.settings.indexing.workspace_id
-        folders = [self.roots[0].path] if shared and self.roots else [path, *path.parents][:MAX_FOLDERS_UP]
-        for folder in folders:
-            if await store.count(WorkspaceRoot.at(folder, shared).workspace_id) > 0:
-                under = relative_posix(folder, path)
-                return folder, None if under in (None, ".") else under + "/"
-        return None
+        """The indexed folder at or above `path`, and `path` under it as a path prefix (see `Searcher`)."""
+        return await self.searcher.indexed_root_of(self._require_store(), self.roots, path)
 
     async def workspaces(self) -> list[WorkspaceSummary]:
         """Every workspace the class holds (files, chunks, last indexed)."""
@@ -367,6 +329,8 @@ class Controller:
             self._refused_retry.cancel()
         self._indexing = None
         await self.connection.close()
+        if self.leases is not None:
+            self.leases.release_all()
 
     def _not_connected(self) -> StoreError:
         # last_error is already a whole message (with its advice); do not wrap it in another.

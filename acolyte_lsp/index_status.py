@@ -52,4 +52,5 @@ async def _root_status(controller: Controller, root: WorkspaceRoot) -> dict[str,
         "last_indexed": controller.last_indexed.get(root.path),
         "last_run": None if summary is None else dataclasses.asdict(summary),
         "chunks_in_weaviate": chunks,
+        "indexed_by": controller.indexed_by(root),
     }

@@ -20,7 +20,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
 from ..changes import ChangeKind
-from ..controller import InvalidQuery
+from ..searching import InvalidQuery
 from ..index_status import index_status
 from ..store.errors import StoreError
 from .locations import search_reply_of, symbol_of

@@ -7,7 +7,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from ..controller import SearchResult
+from ..searching import SearchResult
 from ..display import printable
 
 _SYMBOL_KINDS = {
@@ -51,7 +51,8 @@ def symbol_of(result: SearchResult) -> types.SymbolInformation:
 
 
 def search_reply_of(result: SearchResult) -> dict[str, Any]:
-    """One entry of the `acolyte.search` reply: the location as LSP spells it, with the score and a preview."""
+    """One entry of the `acolyte.search` reply: the location as LSP spells it, with the score, a preview, and
+    whether the file on disk is still what was indexed (`fresh`)."""
     location = location_of(result)
     start, end = location.range.start, location.range.end
     return {
@@ -65,4 +66,5 @@ def search_reply_of(result: SearchResult) -> dict[str, Any]:
         "kind": result.kind,
         "language": result.language,
         "preview": result.preview,
+        "fresh": result.fresh,
     }

@@ -31,6 +31,7 @@ from ..embedded_choice import Answer
 from ..indexer.events import IndexSummary
 from ..notices import Notice
 from ..store.errors import StoreError
+from ..upkeep import keep_index_converged
 from .diagnostics import DiagnosticsBook
 from .editor_messages import EditorMessages, editor_settings_of
 from .embedded_dialog import ask_embedded
@@ -165,24 +166,23 @@ class AcolyteLanguageServer(LanguageServer):
             self.show(Notice("warning", "acolyte-lsp: no workspace folder is open, so there is nothing to index."))
             return
         self.controller = Controller(
-            folders, loaded.settings, self.on_event, self.show, ask_embedded=self._ask_embedded, on_setup=self.setup_progress
+            folders, loaded.settings, self.on_event, self.show, ask_embedded=self._ask_embedded, on_setup=self.setup_progress,
+            lease_holder="language server",
         )
         self.changes = ChangeQueue(self._apply_changes, debounce_s=loaded.settings.indexing.debounce_ms / 1000)
         self._converge = asyncio.ensure_future(self._keep_index_converged(self.controller))
 
     async def _keep_index_converged(self, controller: Controller) -> None:
-        """Connect (the user may be asked about Weaviate Embedded), then index whenever a
-        connection comes up: at start and after every outage."""
-        await controller.connection.connect()
-        while True:
-            await controller.connection.wait_connected()
-            await self.run_index(force=False, title="Indexing workspace", controller=controller)
-            resync_s = controller.settings.indexing.resync_minutes * 60 or None
-            while controller.connected:
-                try:
-                    await asyncio.wait_for(controller.connection.wait_disconnected(), resync_s)
-                except asyncio.TimeoutError:
-                    await controller.index_all()  # quiet: a no-change run sends nothing
+        """Index at start, after outages and on taking a folder over, under progress (the user may
+        first be asked about Weaviate Embedded)."""
+        await keep_index_converged(
+            controller,
+            lambda: self.run_index(force=False, title="Indexing workspace", controller=controller),
+            lambda freed: self.with_progress(
+                "Indexing workspace", "taking over from another acolyte-lsp process",
+                lambda run: controller.index_roots(freed, cancel=run.cancel, progress=run.report),
+            ),
+        )
 
     async def with_progress(
         self, title: str, message: str, run: Run, cancel: asyncio.Event | None = None

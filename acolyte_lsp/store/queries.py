@@ -40,6 +40,7 @@ class SearchHit:
     language: str
     score: float
     content: str
+    file_hash: str = ""  # what the file was indexed from (`indexer.planning.stored_file_hash`)
 
     @classmethod
     def of(cls, item: dict[str, Any], score: float) -> SearchHit:
@@ -53,6 +54,7 @@ class SearchHit:
             language=item.get("language") or "",
             score=score,
             content=item.get("content") or "",
+            file_hash=item.get("file_hash") or "",
         )
 
 
@@ -259,7 +261,7 @@ def search_chunks(
     """
     where, exact_prefix = _search_filter(workspace, path_prefix, language)
     query_limit = limit if exact_prefix is None else limit * 4  # the filter over-matches: ask for more
-    properties = ["file_path", "start_line", "end_line", "chunk_name", "chunk_type", "language", "content"]
+    properties = ["file_path", "start_line", "end_line", "chunk_name", "chunk_type", "language", "content", "file_hash"]
     shape: dict[str, Any] = {}
     if alpha is not None and text:
         shape["hybrid"] = Hybrid(query=text, alpha=alpha, properties=HYBRID_PROPERTIES, vector=vector)

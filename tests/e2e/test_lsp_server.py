@@ -193,6 +193,21 @@ async def test_search_command_finds_the_file_holding_the_code(
     assert results[0]["uri"] == (tmp_path / "billing.py").as_uri()
     assert results[0]["range"]["start"] == {"line": 0, "character": 0}
     assert results[0]["score"] > results[1]["score"]
+    assert results[0]["fresh"] is True
+
+
+async def test_search_result_of_a_file_edited_after_indexing_is_not_fresh(
+    lsp: LanguageClient, weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    write(tmp_path, {"billing.py": "def compute_invoice_total(invoice):\n    return 1\n"})
+    await initialize(lsp, tmp_path, options(weaviate_url, class_name))
+    await eventually(lambda: ended_progress(lsp), "the startup index to end")
+    (tmp_path / "billing.py").write_text("def compute_invoice_total(invoice):\n    return 2\n")  # no save event: on disk only
+    [result] = await lsp.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="acolyte.search", arguments=[{"query": "invoice total", "limit": 1}])
+    )
+    assert result["uri"] == (tmp_path / "billing.py").as_uri()
+    assert result["fresh"] is False
 
 
 async def test_malformed_command_arguments_get_an_error_reply_not_a_crash(

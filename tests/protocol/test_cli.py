@@ -96,6 +96,16 @@ def test_search_prints_the_best_location_first(weaviate_url: str, class_name: st
     assert done.stdout.splitlines()[0].split()[1] == "pkg/billing.py:1-2"
 
 
+def test_search_marks_a_result_whose_file_changed_since_it_was_indexed(weaviate_url: str, class_name: str, tmp_path: Path) -> None:
+    _workspace(tmp_path, class_name)
+    _run("index", str(tmp_path), "--url", weaviate_url)
+    fresh = _run("search", "invoice total", "--path", str(tmp_path), "--url", weaviate_url, "--limit", "1")
+    assert "changed on disk" not in fresh.stdout
+    (tmp_path / "pkg" / "billing.py").write_text("def compute_invoice_total(invoice):\n    return 2\n")
+    stale = _run("search", "invoice total", "--path", str(tmp_path), "--url", weaviate_url, "--limit", "1")
+    assert stale.stdout.splitlines()[0].endswith("compute_invoice_total  (changed on disk since indexed)")
+
+
 def test_index_without_weaviate_exits_2_with_the_paragraph(tmp_path: Path) -> None:
     done = _run("index", str(tmp_path), "--url", "http://127.0.0.1:9")
     assert done.returncode == 2

@@ -79,27 +79,31 @@ def test_no_import_circle() -> None:
     assert not circles, f"imports that come back round: {sorted(set(circles))[:5]}"
 
 
-def test_only_the_store_imports_weaviate() -> None:
-    outside = [
-        name for name, tree in _modules() if not name.startswith("acolyte_lsp.store") and any(
-            (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "weaviate" for a in n.names))
-            or (isinstance(n, ast.ImportFrom) and not n.level and (n.module or "").split(".")[0] == "weaviate")
+def _importers_of(packages: set[str]) -> set[str]:
+    """The modules importing any of these top-level packages (absolute imports)."""
+    return {
+        name for name, tree in _modules() if any(
+            (isinstance(n, ast.Import) and any(a.name.split(".")[0] in packages for a in n.names))
+            or (isinstance(n, ast.ImportFrom) and not n.level and (n.module or "").split(".")[0] in packages)
             for n in ast.walk(tree)
         )
-    ]
-    assert not outside
+    }
+
+
+def test_only_the_store_imports_weaviate() -> None:
+    assert {m for m in _importers_of({"weaviate"}) if not m.startswith("acolyte_lsp.store")} == set()
 
 
 def test_the_indexer_and_controller_know_no_lsp() -> None:
-    lsp_modules = {"pygls", "lsprotocol"}
-    offenders = [
-        name for name, tree in _modules() if not name.startswith("acolyte_lsp.server") and any(
-            (isinstance(n, ast.Import) and any(a.name.split(".")[0] in lsp_modules for a in n.names))
-            or (isinstance(n, ast.ImportFrom) and not n.level and (n.module or "").split(".")[0] in lsp_modules)
-            for n in ast.walk(tree)
-        )
-    ]
-    assert not offenders
+    assert {m for m in _importers_of({"pygls", "lsprotocol"}) if not m.startswith("acolyte_lsp.server")} == set()
+
+
+def test_only_the_agent_package_speaks_mcp() -> None:
+    assert {m for m in _importers_of({"mcp", "mcp_types"}) if not m.startswith("acolyte_lsp.agent")} == set()
+
+
+def test_only_the_file_watcher_asks_the_kernel_for_file_events() -> None:
+    assert _importers_of({"watchfiles"}) == {"acolyte_lsp.file_watcher"}
 
 
 def test_the_connection_never_touches_the_indexer() -> None:
@@ -110,11 +114,11 @@ def test_the_connection_never_touches_the_indexer() -> None:
 # Data flows down this list (editor → server → controller → indexer → workspace/embedding/store → Weaviate);
 # an import may go to its own layer or below, never back up.
 LAYERS = {
-    "__main__": 6, "server": 6,
-    "controller": 5, "index_status": 5,
-    "connection": 4, "refused_files": 4,
+    "__main__": 6, "server": 6, "agent": 6,
+    "controller": 5, "index_status": 5, "searching": 5, "upkeep": 5,
+    "connection": 4, "refused_files": 4, "indexing_lease": 4,
     "indexer": 3,
-    "workspace": 2, "embedding": 2, "store": 2, "changes": 2,
+    "workspace": 2, "embedding": 2, "store": 2, "changes": 2, "file_watcher": 2,
     "models": 1,
     "settings": 0, "notices": 0, "metrics": 0, "secrecy": 0, "display": 0, "downloads": 0,
     "identity": 0, "vectors": 0, "trust": 0, "embedded_choice": 0, "acolyte_lsp": 0,

@@ -54,6 +54,7 @@ async def test_index_status_of_a_connected_idle_session_is_the_documented_json(t
                 "last_indexed": None,
                 "last_run": None,
                 "chunks_in_weaviate": 7,
+                "indexed_by": "this process",
             }
         ],
         "queue": {

@@ -10,13 +10,13 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from acolyte_lsp.changes import ChangeKind
-from acolyte_lsp.controller import SearchResult
+from acolyte_lsp.searching import SearchResult
 from acolyte_lsp.server import app
 from acolyte_lsp.server.locations import location_of, search_reply_of, symbol_of
 
 RESULT = SearchResult(
     path=Path("/work/src/a.py"), start_line=3, end_line=7, name="parse\x1b[2J", kind="FUNCTION",
-    language="python", score=0.5, preview="def parse(): ...",
+    language="python", score=0.5, preview="def parse(): ...", text="def parse(): ...", fresh=True,
 )
 
 

@@ -1,0 +1,1 @@
+"""The MCP server: the workspace index offered to AI agents as tools."""
