@@ -5,6 +5,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { ExecuteCommandRequest, LanguageClient, LanguageClientOptions, TransportKind } from "vscode-languageclient/node";
 import { INSTALL_HELP, Probes, resolveServerCommand, ServerNotFound } from "./serverCommand";
+import { Hit, hitItem } from "./searchHits";
 import { initializationOptions, Tree } from "./settings";
 import { IndexStatus, statusBarText } from "./status";
 
@@ -119,15 +120,9 @@ async function search(): Promise<void> {
   if (!query) {
     return;
   }
-  type Hit = { uri: string; range: { start: { line: number } }; name: string; kind: string; score: number; preview: string };
   const hits = (await serverCommand("acolyte.search", [{ query, limit: 30 }])) as Hit[];
   const picked = await vscode.window.showQuickPick(
-    hits.map((hit) => ({
-      label: hit.name,
-      description: `${vscode.workspace.asRelativePath(vscode.Uri.parse(hit.uri))}:${hit.range.start.line + 1} · ${hit.score.toFixed(3)}`,
-      detail: hit.preview.split("\n")[0],
-      hit,
-    })),
+    hits.map((hit) => hitItem(hit, vscode.workspace.asRelativePath(vscode.Uri.parse(hit.uri)))),
     { matchOnDescription: true, placeHolder: `${hits.length} results for “${query}”` },
   );
   if (picked) {
