@@ -58,8 +58,7 @@ def on_initialize(ls: AcolyteLanguageServer, params: types.InitializeParams) -> 
 
 async def on_initialized(ls: AcolyteLanguageServer, params: types.InitializedParams) -> None:
     await ls.start()
-    watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
-    if watched and watched.dynamic_registration:
+    if ls.client_watches_files():
         # Files changed outside the editor (git checkout, formatters, generators).
         options = types.DidChangeWatchedFilesRegistrationOptions(watchers=[types.FileSystemWatcher(glob_pattern="**/*")])
         registration = types.Registration(

@@ -167,10 +167,18 @@ class AcolyteLanguageServer(LanguageServer):
             return
         self.controller = Controller(
             folders, loaded.settings, self.on_event, self.show, ask_embedded=self._ask_embedded, on_setup=self.setup_progress,
-            lease_holder="language server",
+            # Only a server that sees changes on disk may index for others (an agent edits on disk):
+            # one whose editor does not watch files indexes what it hears of, as if alone.
+            lease_holder="language server" if self.client_watches_files() else None,
         )
         self.changes = ChangeQueue(self._apply_changes, debounce_s=loaded.settings.indexing.debounce_ms / 1000)
         self._converge = asyncio.ensure_future(self._keep_index_converged(self.controller))
+
+    def client_watches_files(self) -> bool:
+        """Whether the editor can send `workspace/didChangeWatchedFiles` for files changed outside it."""
+        workspace = self.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace else None
+        return bool(watched and watched.dynamic_registration)
 
     async def _keep_index_converged(self, controller: Controller) -> None:
         """Index at start, after outages and on taking a folder over, under progress (the user may

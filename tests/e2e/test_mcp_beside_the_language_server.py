@@ -14,7 +14,7 @@ from acolyte_lsp.indexer.events import WorkspaceRoot
 from acolyte_lsp.settings import EmbeddingSettings, IndexingSettings, Settings, WeaviateSettings
 from acolyte_lsp.store.client import connect
 from tests.convergence import convergence_problems
-from tests.e2e.conftest import ended_progress, eventually_status, initialize, options
+from tests.e2e.conftest import capabilities, ended_progress, eventually_status, initialize, options
 from tests.e2e.conftest import eventually as eventually_sync
 from tests.e2e.mcp_client import call, eventually, mcp_server
 from tests.files import write
@@ -43,12 +43,31 @@ def _objects_sent(weaviate: WeaviateTestServer | RecordingProxy) -> int:
     return sum(r.objects for r in weaviate.requests_to("POST", "/v1/batch/objects"))
 
 
-async def _status(lsp: LanguageClient) -> Any:
-    return await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
+async def _initialize_watching(lsp: LanguageClient, root: Path, editor: dict[str, Any]) -> None:
+    """Initialise as VS Code does: an editor that watches files changed outside it."""
+
+    @lsp.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def registered(params: types.RegistrationParams) -> None:
+        del params  # accepted, as an editor accepts it
+
+    watching = capabilities()
+    watching.workspace = types.WorkspaceClientCapabilities(
+        did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True)
+    )
+    await lsp.initialize_session(
+        types.InitializeParams(
+            capabilities=watching, root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)], initialization_options=editor,
+        )
+    )
 
 
 async def _saved(lsp: LanguageClient, path: Path) -> None:
+    """The editor saved `path` and its file watcher saw it change, as VS Code reports both."""
     lsp.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=path.as_uri())))
+    lsp.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=path.as_uri(), type=types.FileChangeType.Created)])
+    )
 
 
 def _converged(url: str, class_name: str, root: Path) -> list[str]:
@@ -62,7 +81,7 @@ async def test_with_the_mcp_server_indexing_the_language_server_only_searches_an
     editor["weaviate"]["url"] = recorded_weaviate.url
     async with mcp_server(tmp_path, recorded_weaviate.url) as agent:
         await eventually(lambda: _idle_with(agent, 2), "the MCP server's first index")
-        await initialize(lsp, tmp_path, editor)
+        await _initialize_watching(lsp, tmp_path, editor)
         status = await eventually_status(lsp, lambda s: "MCP server" in (s["roots"][0]["indexed_by"] or ""))
         mcp_pid = int(status["roots"][0]["indexed_by"].split()[0])
         before = _objects_sent(recorded_weaviate)
@@ -82,7 +101,7 @@ async def test_with_the_language_server_indexing_the_mcp_server_only_searches_an
 ) -> None:
     editor = _workspace(tmp_path, class_name)
     editor["weaviate"]["url"] = recorded_weaviate.url
-    await initialize(lsp, tmp_path, editor)
+    await _initialize_watching(lsp, tmp_path, editor)
     await eventually_sync(lambda: ended_progress(lsp), "the language server's first index")
     async with mcp_server(tmp_path, recorded_weaviate.url) as agent:
         status = await eventually(lambda: _indexed_by(agent, "language server"), "the MCP server to find the lease taken")
@@ -101,6 +120,24 @@ async def test_with_the_language_server_indexing_the_mcp_server_only_searches_an
         await eventually(lambda: _indexed_here(agent), "the MCP server to take over")
         await eventually(lambda: _finds(agent, "written after the kill", "late.py"), "the late file searchable")
         await eventually(lambda: _no_problems(recorded_weaviate.url, class_name, tmp_path), "the index to converge")
+
+
+async def test_a_language_server_whose_editor_does_not_watch_files_indexes_for_itself_beside_an_mcp_server(
+    lsp: LanguageClient, weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    editor = _workspace(tmp_path, class_name)
+    editor["weaviate"]["url"] = weaviate_url
+    async with mcp_server(tmp_path, weaviate_url) as agent:
+        await eventually(lambda: _idle_with(agent, 2), "the MCP server's first index")
+        await initialize(lsp, tmp_path, editor)  # no watched files: agents' edits on disk would go unseen by it
+        await eventually_sync(lambda: ended_progress(lsp), "the language server's own index")
+        status = await _status(lsp)
+    assert status["roots"][0]["indexed_by"] == "this process"
+    assert status["roots"][0]["last_run"]["files_unchanged"] == 2  # nothing re-sent: the MCP server's index is current
+
+
+async def _status(lsp: LanguageClient) -> Any:
+    return await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="acolyte.indexStatus"))
 
 
 async def _idle_with(agent, files: int) -> bool:  # type: ignore[no-untyped-def]
