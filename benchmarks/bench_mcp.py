@@ -49,7 +49,7 @@ def _workspace(target: Path, packages: list[str], class_name: str) -> int:
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     for package in packages:
         shutil.copytree(stdlib / package, target / package, ignore=shutil.ignore_patterns("__pycache__", "test", "tests"))
-    (target / ".acolyte").write_text(f"weaviate:\n  class_name: {class_name}\nindexing:\n  debounce_ms: 100\n")
+    (target / ".acolyte").write_text(f"weaviate:\n  class_name: {class_name}\n")  # every other setting at its default
     return sum(1 for p in target.rglob("*.py"))
 
 
@@ -124,7 +124,11 @@ async def measure(url: str, packages: list[str]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--real", default="", help="','-separated URLs of real Weaviates (else the stand-in)")
-    parser.add_argument("--packages", default="asyncio,email,json,http,logging,urllib,xml,importlib,concurrent")
+    parser.add_argument(
+        "--packages",
+        default="asyncio,email,json,http,logging,urllib,xml,importlib,concurrent,multiprocessing,unittest,idlelib,"
+        "ctypes,sqlite3,wsgiref,tomllib,zoneinfo,html,curses,dbm,venv",
+    )
     args = parser.parse_args()
     packages = args.packages.split(",")
     targets = [(_version_at(u), u) for u in args.real.split(",") if u]

@@ -24,7 +24,7 @@ from ..searching import InvalidQuery
 from ..index_status import index_status
 from ..store.errors import StoreError
 from .locations import search_reply_of, symbol_of
-from .session import SHUTDOWN_GRACE_S, AcolyteLanguageServer
+from .session import SHUTDOWN_GRACE_S, AcolyteLanguageServer, watches_files
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def on_initialize(ls: AcolyteLanguageServer, params: types.InitializeParams) -> 
 
 async def on_initialized(ls: AcolyteLanguageServer, params: types.InitializedParams) -> None:
     await ls.start()
-    if ls.client_watches_files():
+    if watches_files(ls.client_capabilities):
         # Files changed outside the editor (git checkout, formatters, generators).
         options = types.DidChangeWatchedFilesRegistrationOptions(watchers=[types.FileSystemWatcher(glob_pattern="**/*")])
         registration = types.Registration(

@@ -64,6 +64,12 @@ class AcolyteProtocol(LanguageServerProtocol):
         super()._handle_cancel_notification(msg_id)
 
 
+def watches_files(capabilities: types.ClientCapabilities) -> bool:
+    """Whether the editor can send `workspace/didChangeWatchedFiles` for files changed outside it."""
+    watched = capabilities.workspace.did_change_watched_files if capabilities.workspace else None
+    return bool(watched and watched.dynamic_registration)
+
+
 class AcolyteLanguageServer(LanguageServer):
     """Holds the per-editor session: settings, controller, change queue, diagnostics, progress."""
 
@@ -169,16 +175,10 @@ class AcolyteLanguageServer(LanguageServer):
             folders, loaded.settings, self.on_event, self.show, ask_embedded=self._ask_embedded, on_setup=self.setup_progress,
             # Only a server that sees changes on disk may index for others (an agent edits on disk):
             # one whose editor does not watch files indexes what it hears of, as if alone.
-            lease_holder="language server" if self.client_watches_files() else None,
+            lease_holder="language server" if watches_files(self.client_capabilities) else None,
         )
         self.changes = ChangeQueue(self._apply_changes, debounce_s=loaded.settings.indexing.debounce_ms / 1000)
         self._converge = asyncio.ensure_future(self._keep_index_converged(self.controller))
-
-    def client_watches_files(self) -> bool:
-        """Whether the editor can send `workspace/didChangeWatchedFiles` for files changed outside it."""
-        workspace = self.client_capabilities.workspace
-        watched = workspace.did_change_watched_files if workspace else None
-        return bool(watched and watched.dynamic_registration)
 
     async def _keep_index_converged(self, controller: Controller) -> None:
         """Index at start, after outages and on taking a folder over, under progress (the user may
