@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 STEP_MS = 50  # how often the watcher looks for more events of a burst
 DEBOUNCE_MS = 200  # longest a burst is held before its events are handed over (the queue debounces too)
+POLL_MS = 1000  # how often a polling watcher walks the tree
 
 ChangeSink = Callable[[Path, ChangeKind], None]
 
@@ -48,12 +49,23 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
 
 
 async def watch_folders(
-    roots: Sequence[Path], exclude: Sequence[str], include: Sequence[str], on_change: ChangeSink, stop: asyncio.Event
+    roots: Sequence[Path],
+    exclude: Sequence[str],
+    include: Sequence[str],
+    on_change: ChangeSink,
+    stop: asyncio.Event,
+    polling: bool = False,
 ) -> None:
-    """Hand every change under `roots` to `on_change` until `stop` is set (blocking the caller's task only)."""
+    """Hand every change under `roots` to `on_change` until `stop` is set (blocking the caller's task only).
+
+    `polling` looks at the tree every `POLL_MS` instead of asking the kernel: for when the kernel
+    refuses more watches (inotify's `max_user_watches`) or the folder is on a network file system.
+    Raises OSError when the kernel refuses to watch.
+    """
     watch_filter = WorkspaceFilter(roots, exclude, include)
     async for changes in watchfiles.awatch(
-        *roots, watch_filter=watch_filter, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop, ignore_permission_denied=True
+        *roots, watch_filter=watch_filter, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
+        ignore_permission_denied=True, force_polling=polling, poll_delay_ms=POLL_MS,
     ):
         for change, path in changes:
             on_change(Path(path), ChangeKind.DELETED if change == watchfiles.Change.deleted else ChangeKind.CHANGED)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import functools
 import logging
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -26,7 +27,7 @@ from ..indexer.events import FileFailed, FileNotIndexed, IndexEvent, IndexFinish
 from ..notices import Notice
 from ..embedded_choice import Answer
 from ..settings import Settings
-from ..file_watcher import watch_folders
+from ..file_watcher import POLL_MS, watch_folders
 from ..upkeep import keep_index_converged
 
 log = logging.getLogger(__name__)
@@ -95,20 +96,20 @@ class AgentSession:
 
     async def _watch(self) -> None:
         indexing = self.controller.settings.indexing
+        watch = functools.partial(watch_folders, [self.folder], indexing.exclude, indexing.include, self.changes.add, self._stop)
         try:
-            await watch_folders([self.folder], indexing.exclude, indexing.include, self._seen, self._stop)
-        except Exception as err:  # noqa: BLE001 - e.g. the kernel's watch limit: say so, keep serving searches
-            self._on_notice(Notice("warning", f"Watching {self.folder} for changes failed ({err}); changes on disk are "
-                                              f"indexed by `reindex` or every indexing.resync_minutes."))
-
-    def _seen(self, path: Path, kind: ChangeKind) -> None:
-        self.changes.add(path, kind)
+            await watch()
+        except OSError as err:  # the kernel's watch limit, a file system without events: walk the tree instead
+            self._on_notice(Notice("warning", f"The kernel would not watch {self.folder} ({err}); looking for changes "
+                                              f"every {POLL_MS / 1000:g} s instead (raise fs.inotify.max_user_watches to avoid this)."))
+            try:
+                await watch(polling=True)
+            except OSError as again:
+                self._on_notice(Notice("warning", f"Watching {self.folder} for changes failed ({again}); changes on disk "
+                                                  "are indexed by `reindex` or every indexing.resync_minutes."))
 
     async def _apply_changes(self, batch: dict[Path, ChangeKind]) -> None:
-        if self.controller.connected:
-            await self.controller.apply_changes(batch)
-        else:
-            self.controller.away.remember(batch)
+        await self.controller.apply_changes(batch)  # remembered for the next full run while Weaviate is away
 
     def _on_event(self, event: IndexEvent) -> None:
         if isinstance(event, IndexProgress):
