@@ -83,7 +83,8 @@ def discovered_groups(run: IndexRun, sources: Iterable[SourceFile], present: set
 
 
 def settle_unchanged(run: IndexRun, group: Group, indexing: IndexingSettings, embedder: str | None) -> list[SourceFile]:
-    """Count the files whose cached hash Weaviate already holds; return the others (to be read)."""
+    """Count the files whose cached hash Weaviate already holds (or that yield no chunks, and Weaviate holds none
+    of them); return the others (to be read)."""
     if not group.cached or run.indexed is None:
         return group.files
     options = chunking_options(indexing)
@@ -91,7 +92,10 @@ def settle_unchanged(run: IndexRun, group: Group, indexing: IndexingSettings, em
     for source in group.files:
         known = group.cached.get(source.rel_path)
         stored = run.indexed.get(source.rel_path)
-        if known is not None and stored == {stored_file_hash(known, options, indexing.redact_secrets, embedder)}:
+        expected = None if known is None else stored_file_hash(known, options, indexing.redact_secrets, embedder)
+        # A file that yields no chunks is current when Weaviate holds none of it.
+        chunkless = stored is None and run.hashes is not None and run.hashes.chunkless_as(source.rel_path)
+        if expected is not None and (stored == {expected} or chunkless == expected):
             run.counts.unchanged += 1
             run.counts.done += 1
         else:

@@ -149,7 +149,13 @@ class Preparer:
             return FileSkipped(source.rel_path, _secret_reason(secrets[0]), warn=True)
         if secrets:
             content = redact_secrets(content)
-        return _Chunked(source, file_hash, chunk_file(source.rel_path, content, options))
+        chunks = chunk_file(source.rel_path, content, options)
+        if not chunks:
+            if run.hashes is not None:
+                run.hashes.remember_chunkless(source.rel_path, file_hash)
+            if not run.force and run.indexed is not None and source.rel_path not in run.indexed:
+                return Unchanged(source)  # nothing to store, and Weaviate holds nothing of it: current
+        return _Chunked(source, file_hash, chunks)
 
     def _vectors(self, workspace: str, texts: list[str], may_reuse: bool) -> _Vectors:
         """Weaviate's vectors for texts it holds under the same embedder, the embedder's for the rest."""

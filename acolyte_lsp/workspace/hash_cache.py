@@ -62,9 +62,23 @@ class HashCache:
     def lookup(self, rel_path: str, stat: os.stat_result) -> str | None:
         """The content hash recorded for this file, if it is unchanged since."""
         entry = self._entries.get(rel_path)
-        if not isinstance(entry, list) or len(entry) != 2 or entry[0] != _key(stat):
+        if not isinstance(entry, list) or len(entry) not in (2, 3) or entry[0] != _key(stat):
             return None
         return entry[1] if isinstance(entry[1], str) else None
+
+    def remember_chunkless(self, rel_path: str, file_hash: str) -> None:
+        """Record that the file just remembered yields no chunks when indexed as `file_hash` (`stored_file_hash`)."""
+        entry = self._entries.get(rel_path)
+        if isinstance(entry, list) and len(entry) == 2:
+            entry.append(file_hash)
+            self._changed = True
+
+    def chunkless_as(self, rel_path: str) -> str | None:
+        """The `stored_file_hash` under which this file yielded no chunks (check `lookup` first), if any."""
+        entry = self._entries.get(rel_path)
+        if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[2], str):
+            return entry[2]
+        return None
 
     def remember(self, rel_path: str, stat: os.stat_result, content_hash: str) -> None:
         """Record a hash read from the file whose `stat` was taken before reading it."""

@@ -322,3 +322,66 @@ async def test_with_the_hash_cache_a_no_change_run_reads_no_file(
         assert summary.files_indexed == 1 and "a.py" in reads  # the cache never overrules Weaviate
     finally:
         store.close()
+
+
+async def test_files_that_yield_no_chunks_are_unchanged_on_a_restart_and_read_no_more(
+    weaviate_url: str, class_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import time
+
+    from acolyte_lsp.indexer import preparing
+
+    root = tmp_path / "ws"
+    write(root, {"pkg/__init__.py": "", "notes.txt": "", "pkg/code.py": lines("code", 12)})
+    past = time.time() - 60
+    for name in ("pkg/__init__.py", "notes.txt", "pkg/code.py"):
+        os.utime(root / name, (past, past))
+    settings = _settings(weaviate_url, class_name)
+    store = await ChunkStore.open(settings, Metrics())
+    try:
+        service = IndexingService(settings, store, HashEmbedder(), lambda e: None, hash_cache_dir=tmp_path / "cache")
+        workspace = WorkspaceRoot.at(root)
+        first = await service.index_workspace(workspace)
+        reads: list[str] = []
+        real = preparing.read_source
+        monkeypatch.setattr(preparing, "read_source", lambda source, limit: reads.append(source.rel_path) or real(source, limit))
+        again = await service.index_workspace(workspace)
+    finally:
+        store.close()
+    assert (first.files_indexed, first.files_unchanged) == (1, 2)  # nothing to store for the empty ones: current already
+    assert (again.files_indexed, again.files_unchanged, again.chunks_embedded, reads) == (0, 3, 0, [])
+
+
+async def test_without_the_hash_cache_a_chunkless_file_is_read_but_counted_unchanged(
+    weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    write(tmp_path, {"__init__.py": "", "a.py": lines("a", 12)})
+    settings = _settings(weaviate_url, class_name)
+    store = await ChunkStore.open(settings, Metrics())
+    try:
+        service = IndexingService(settings, store, HashEmbedder(), lambda e: None, hash_cache_dir=None)
+        workspace = WorkspaceRoot.at(tmp_path)
+        await service.index_workspace(workspace)
+        again = await service.index_workspace(workspace)
+    finally:
+        store.close()
+    assert (again.files_indexed, again.files_unchanged, again.chunks_embedded) == (0, 2, 0)
+
+
+async def test_a_file_emptied_after_indexing_loses_its_chunks(weaviate_url: str, class_name: str, client: weaviate.Client,
+                                                              tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    write(root, {"a.py": lines("a", 12)})
+    settings = _settings(weaviate_url, class_name)
+    store = await ChunkStore.open(settings, Metrics())
+    try:
+        service = IndexingService(settings, store, HashEmbedder(), lambda e: None, hash_cache_dir=tmp_path / "cache")
+        workspace = WorkspaceRoot.at(root)
+        await service.index_workspace(workspace)
+        (root / "a.py").write_text("")
+        emptied = await service.index_workspace(workspace)
+    finally:
+        store.close()
+    assert emptied.files_indexed == 1
+    assert queries.indexed_files(client, class_name, workspace.workspace_id) == {}
