@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
@@ -116,7 +116,7 @@ class Controller:
         self.refused = RefusedFiles()
         self.away = ChangesWhileAway()
         self._on_event = on_event
-        self._notify = on_notice
+        self.notify = on_notice
         self._indexing: IndexingService | None = None
         self._refused_retry: asyncio.Task[None] | None = None
         self._active_runs = 0
@@ -159,11 +159,17 @@ class Controller:
     # -- runs --------------------------------------------------------------------
 
     async def index_all(
-        self, *, force: bool = False, cancel: asyncio.Event | None = None, progress: ProgressSink | None = None
+        self,
+        *,
+        force: bool = False,
+        cancel: asyncio.Event | None = None,
+        progress: ProgressSink | None = None,
+        first: Collection[Path] = (),
     ) -> list[IndexSummary]:
-        """Index every root in turn (requires a connection); `progress` hears how far the run is."""
+        """Index every root in turn (requires a connection); `progress` hears how far the run is; the files
+        `first` (the open documents) go before the rest."""
         cancel = cancel or asyncio.Event()
-        summaries = await self.index_roots(list(self.roots), force=force, cancel=cancel, progress=progress)
+        summaries = await self.index_roots(list(self.roots), force=force, cancel=cancel, progress=progress, first=first)
         if not any(s.error for s in summaries) and not cancel.is_set():
             self.away.clear()
         return summaries
@@ -176,6 +182,7 @@ class Controller:
         cancel: asyncio.Event | None = None,
         progress: ProgressSink | None = None,
         asked: bool = False,
+        first: Collection[Path] = (),
     ) -> list[IndexSummary]:
         """Index some roots in turn (all of them, or new workspace folders); stops on cancel or an outage.
 
@@ -191,7 +198,8 @@ class Controller:
         self._active_runs += 1
         try:
             for root in roots:
-                summary = await indexer.index_workspace(root, force=force, cancel=cancel, progress=progress)
+                open_here = {rel for path in first if (rel := relative_posix(root.path, path)) not in (None, ".")}
+                summary = await indexer.index_workspace(root, force=force, cancel=cancel, progress=progress, first=open_here)
                 self.last_summaries[root.path] = summary
                 if not summary.error and not summary.cancelled:
                     self.last_indexed[root.path] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -249,22 +257,6 @@ class Controller:
         self.refused.note(event)
         self._on_event(event)
 
-    async def retry_failed(self) -> list[IndexSummary]:
-        """Send the files Weaviate refused again; a class Weaviate lost means every file is sent."""
-        self.refused.keep_only(lambda path: self.root_of(path) is not None)
-        store = self.connection.store
-        if store is None or not self.refused:
-            return []
-        try:
-            lost_class = await store.ensure_class()
-        except StoreError as err:
-            self.connection.lost(str(err))
-            return []
-        if lost_class:
-            self._notify(Notice("warning", f"Weaviate no longer had class '{store.class_name}': indexing everything again."))
-            return await self.index_all()
-        return await self.apply_changes({path: ChangeKind.CHANGED for path in self.refused})
-
     def _schedule_refused_retry(self) -> None:
         if self._refused_retry is not None and not self._refused_retry.done():
             return
@@ -273,7 +265,7 @@ class Controller:
         async def later() -> None:
             await asyncio.sleep(delay)
             self._refused_retry = None
-            await self.retry_failed()
+            await retry_refused(self)
             if not self.refused:
                 self.refused.settled()
 
@@ -342,3 +334,20 @@ class Controller:
         if (store := self.connection.store) is None:
             raise self._not_connected()
         return store
+
+
+async def retry_refused(controller: Controller) -> list[IndexSummary]:
+    """Send the files Weaviate refused again; a class Weaviate lost means every file is sent."""
+    controller.refused.keep_only(lambda path: controller.root_of(path) is not None)
+    store = controller.connection.store
+    if store is None or not controller.refused:
+        return []
+    try:
+        lost_class = await store.ensure_class()
+    except StoreError as err:
+        controller.connection.lost(str(err))
+        return []
+    if lost_class:
+        controller.notify(Notice("warning", f"Weaviate no longer had class '{store.class_name}': indexing everything again."))
+        return await controller.index_all()
+    return await controller.apply_changes({path: ChangeKind.CHANGED for path in controller.refused})

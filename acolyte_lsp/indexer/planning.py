@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..settings import IndexingSettings
@@ -56,6 +56,17 @@ def file_stat(source: SourceFile) -> os.stat_result | None:
         return source.path.stat()
     except OSError:
         return None
+
+
+def ordered_sources(sources: Iterable[SourceFile], first: Collection[str]) -> list[SourceFile]:
+    """The files in the order a user wants them searchable: `first` (the open documents), then the most
+    recently modified, so the work in hand is indexed before the rest of a big first index (blocking)."""
+
+    def modified(source: SourceFile) -> float:
+        stat = file_stat(source)
+        return stat.st_mtime if stat is not None else 0.0
+
+    return sorted(sources, key=lambda source: (source.rel_path not in first, -modified(source)))
 
 
 def discovered_groups(run: IndexRun, sources: Iterable[SourceFile], present: set[str]) -> Iterator[Group]:

@@ -14,7 +14,7 @@ turns.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from ..workspace.discovery import SourceFile, discover_files, is_indexable
 from ..workspace.hash_cache import HashCache
 from .events import EventSink, FileRemoved, IndexFinished, IndexStarted, IndexSummary, ProgressSink, WorkspaceRoot
 from .file_locks import FileLocks
-from .planning import Group, changed_sources, discovered_groups, settle_unchanged
+from .planning import Group, changed_sources, discovered_groups, ordered_sources, settle_unchanged
 from .preparing import Item, Preparer
 from .run import IndexRun
 from .sending import Sender
@@ -132,8 +132,13 @@ class IndexingService:
         force: bool = False,
         cancel: asyncio.Event | None = None,
         progress: ProgressSink | None = None,
+        first: Collection[str] = (),
     ) -> IndexSummary:
-        """Bring Weaviate in line with the files under `root`; `force` re-sends unchanged files too."""
+        """Bring Weaviate in line with the files under `root`; `force` re-sends unchanged files too.
+
+        Files go in the order a user wants them searchable: `first` (relative paths: the open documents),
+        then the most recently modified.
+        """
         async with self._workspace_run:
             run = IndexRun(root, self._emit, force, cancel or asyncio.Event(), report=progress)
             # Asking Weaviate what it holds waits on the network while discovery walks the tree: overlap them.
@@ -141,7 +146,7 @@ class IndexingService:
             listing.add_done_callback(_retrieve_exception)  # a failure is reported by the run, not by asyncio's logger
             error: str | None = None
             try:
-                await self._workspace_steps(run, listing)
+                await self._workspace_steps(run, listing, first)
             except StoreError as err:
                 error = str(err)
             finally:
@@ -149,14 +154,16 @@ class IndexingService:
                     listing.cancel()
             return self._finish(run, error)
 
-    async def _workspace_steps(self, run: IndexRun, listing: asyncio.Future[dict[str, set[str]]]) -> None:
+    async def _workspace_steps(self, run: IndexRun, listing: asyncio.Future[dict[str, set[str]]], first: Collection[str]) -> None:
         """Stream the tree's files through the stages, remember their hashes, drop the files gone."""
         indexing = self.settings.indexing
         cache = await asyncio.to_thread(HashCache.load, self._hash_cache_dir, run.root.workspace_id)
         if not run.force:
             run.hashes = cache  # looked up and remembered; a forced run reads every file anyway
         self._emit(IndexStarted(run.root))
-        stages = _RunStages(self, run, lambda: discover_files(run.root.path, indexing.exclude, indexing.include), listing)
+        stages = _RunStages(
+            self, run, lambda: ordered_sources(discover_files(run.root.path, indexing.exclude, indexing.include), first), listing
+        )
         await stream(stages)
         indexed = await listing
         if run.cancelled:

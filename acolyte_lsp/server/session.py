@@ -225,8 +225,11 @@ class AcolyteLanguageServer(LanguageServer):
         """A workspace run under progress; returns the summaries as plain dicts."""
         controller = controller or self.require_controller()
         message = f"{len(controller.roots)} folder(s) · {controller.connection.endpoint}"
+        # What the user has open is searchable first (then what changed last): the rest of a big first index can wait.
+        open_files = [Path(path) for uri in self.workspace.text_documents if (path := to_fs_path(uri))]
         summaries = await self.with_progress(
-            title, message, lambda run: controller.index_all(force=force, cancel=run.cancel, progress=run.report), cancel
+            title, message,
+            lambda run: controller.index_all(force=force, cancel=run.cancel, progress=run.report, first=open_files), cancel,
         )
         return [dataclasses.asdict(s) for s in summaries]
 

@@ -385,3 +385,28 @@ async def test_a_file_emptied_after_indexing_loses_its_chunks(weaviate_url: str,
         store.close()
     assert emptied.files_indexed == 1
     assert queries.indexed_files(client, class_name, workspace.workspace_id) == {}
+
+
+async def test_a_first_index_sends_the_open_files_then_the_most_recently_changed_then_the_rest(
+    weaviate_url: str, class_name: str, tmp_path: Path
+) -> None:
+    import os
+    import time
+
+    names = [f"pkg{i % 5}/m{i:02d}.py" for i in range(40)]
+    write(tmp_path, {name: lines(name, 12) for name in names})
+    now = time.time()
+    for age, name in enumerate(names):  # m00 is the newest, m39 the oldest
+        os.utime(tmp_path / name, (now - 100 - age, now - 100 - age))
+    opened = ["pkg3/m38.py", "pkg0/m10.py"]
+    settings = _settings(weaviate_url, class_name)
+    store = await ChunkStore.open(settings, Metrics())
+    events: list[IndexEvent] = []
+    try:
+        service = IndexingService(settings, store, HashEmbedder(), events.append, hash_cache_dir=None)
+        await service.index_workspace(WorkspaceRoot.at(tmp_path), first=set(opened))
+    finally:
+        store.close()
+    order = [e.rel_path for e in events if isinstance(e, FileIndexed)]
+    assert order[:2] == ["pkg0/m10.py", "pkg3/m38.py"]  # the open ones, newest first
+    assert order[2:] == [name for name in names if name not in opened]

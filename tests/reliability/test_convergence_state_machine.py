@@ -30,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from acolyte_lsp.changes import Batch, ChangeKind
 from acolyte_lsp.settings import IndexingSettings, SearchSettings, Settings, WeaviateSettings
-from acolyte_lsp.controller import Controller
+from acolyte_lsp.controller import Controller, retry_refused
 from acolyte_lsp.notices import Notice
 from acolyte_lsp.store.client import connect
 from tests.convergence import convergence_problems
@@ -222,7 +222,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
                 self.reconnects_seen = reconnects
                 self._run(self.controller.index_all())
             if self.controller.refused:
-                self._run(self.controller.retry_failed())  # the controller's own timer, without the wait
+                self._run(retry_refused(self.controller))  # the controller's own timer, without the wait
             if (self.data_lost or self.late_writes) and self.controller.connected:
                 self._run(self.controller.index_all())  # the periodic resync
             if self.controller.connected and not self.controller.refused:
