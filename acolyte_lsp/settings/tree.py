@@ -101,6 +101,13 @@ class WeaviateSettings:
         "than 8079: two instances cannot share one folder).",
         RECONNECT, trust="keep Weaviate Embedded's data in {value}",
     )
+    embedded_memory_limit: str = setting(
+        "",
+        "Memory Weaviate Embedded aims to stay under, as Go reads it (GOMEMLIMIT): e.g. 2GiB or 1500MiB; empty: "
+        "no limit. Applies when acolyte-lsp starts it.",
+        RECONNECT, pattern=(r"|[0-9]+(\.[0-9]+)?(B|KiB|MiB|GiB|TiB)?", "a size such as 2GiB, 1500MiB or 800000000"),
+        trust="limit Weaviate Embedded's memory to {value}", harmless=("",),
+    )
 
     @property
     def endpoint(self) -> str:

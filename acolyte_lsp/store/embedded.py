@@ -93,6 +93,8 @@ class EmbeddedWeaviate:
         log_path = options.state_dir / "weaviate.log"
         # One fixed node name per port: Weaviate keeps its data under the node's name.
         env = dict(os.environ) | loopback_node_env(f"Embedded_at_{options.port}", options.data_dir)
+        if options.memory_limit:
+            env["GOMEMLIMIT"] = options.memory_limit  # Go collects harder as the heap nears it
         with log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [str(self.program.binary), "--host", options.hostname, "--port", str(options.port), "--scheme", "http"],
@@ -284,5 +286,6 @@ def embedded_for(settings: WeaviateSettings, env: Mapping[str, str] | None = Non
             binary_dir=Path(settings.embedded_binary_path or cache / "weaviate-embedded").expanduser(),
             data_dir=Path(settings.embedded_persistence_path or data / _data_folder(settings.embedded_port)).expanduser(),
             state_dir=state / "acolyte-lsp" / f"embedded-{settings.embedded_port}",
+            memory_limit=settings.embedded_memory_limit,
         )
     )

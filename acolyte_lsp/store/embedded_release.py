@@ -52,6 +52,7 @@ class EmbeddedOptions:
     data_dir: Path
     state_dir: Path  # leases, pid file and log of the instance on `port`
     hostname: str = "127.0.0.1"
+    memory_limit: str = ""  # GOMEMLIMIT for the process started (empty: none)
 
 
 # SHA-256 of Weaviate's release archives, by file name, checked before anything is extracted.

@@ -183,3 +183,14 @@ def test_a_version_that_is_neither_a_number_nor_an_archive_url_is_refused() -> N
     for bad in ("latest-ish", "http://example.com/weaviate", "1.25"):
         with pytest.raises(EmbeddedWeaviateError, match="version|archive"):
             download_url(bad)
+
+
+def test_the_memory_limit_reaches_the_weaviate_it_starts_as_gomemlimit(release: ReleaseServer) -> None:
+    limited = embedded_for(WeaviateSettings(embedded_version=release.url, embedded_port=free_port(),
+                                            embedded_memory_limit="1500MiB"))
+    limited.ensure_running()
+    try:
+        environ = Path(f"/proc/{_pid(limited)}/environ").read_bytes().split(b"\0")
+    finally:
+        limited.stop()
+    assert b"GOMEMLIMIT=1500MiB" in environ

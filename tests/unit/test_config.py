@@ -144,6 +144,15 @@ def test_embedded_refuses_other_words_and_ports_out_of_range() -> None:
     assert (settings.weaviate.embedded, settings.weaviate.embedded_port) == ("auto", 8079)
 
 
+def test_the_embedded_memory_limit_takes_go_sizes_and_refuses_other_words() -> None:
+    settings, problems = parse_acolyte_yaml("weaviate:\n  embedded_memory_limit: 2GiB\n")
+    assert problems == [] and settings.weaviate.embedded_memory_limit == "2GiB"
+    settings, problems = parse_acolyte_yaml("weaviate:\n  embedded_memory_limit: lots\n")
+    assert [p.key for p in problems] == ["weaviate.embedded_memory_limit"]
+    assert "must be a size such as 2GiB, 1500MiB or 800000000" in problems[0].message
+    assert settings.weaviate.embedded_memory_limit == ""
+
+
 def test_a_settings_file_of_only_comments_is_all_defaults() -> None:
     from acolyte_lsp.server.embedded_dialog import SETTINGS_TEMPLATE
 
