@@ -11,7 +11,6 @@ passed on as they come (a deleted folder cannot be asked what it held).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,8 +18,6 @@ import watchfiles
 
 from .changes import ChangeKind
 from .workspace.discovery import IgnoreRules, relative_posix
-
-log = logging.getLogger(__name__)
 
 STEP_MS = 50  # how often the watcher looks for more events of a burst
 DEBOUNCE_MS = 200  # longest a burst is held before its events are handed over (the queue debounces too)

@@ -118,14 +118,15 @@ class WorkspaceLeases:
             return "not known yet (connecting to Weaviate)"
         return "this process" if lease.held else lease.holder() or "another acolyte-lsp process"
 
-    def elsewhere(self) -> dict[Path, str]:
-        """The folders another process indexes, with who holds each (as it wrote itself)."""
-        return {path: lease.holder() for path, lease in self._leases.items() if not lease.held}
+    def held_elsewhere(self, root: WorkspaceRoot) -> bool:
+        """Whether another process holds `root`'s lease (as this one last found it)."""
+        lease = self._leases.get(root.path)
+        return lease is not None and not lease.held
 
     async def wait_freed(self, roots: Sequence[WorkspaceRoot]) -> list[WorkspaceRoot]:
         """Return the roots whose lease another process held, once this one has taken them over."""
         while True:
-            waiting = [r for r in roots if (lease := self._leases.get(r.path)) is not None and not lease.held]
+            waiting = [r for r in roots if self.held_elsewhere(r)]
             freed = self.ours(waiting) if waiting else []
             if freed:
                 return freed

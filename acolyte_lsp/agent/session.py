@@ -15,7 +15,7 @@ import collections
 import dataclasses
 import functools
 import logging
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ..changes import ChangeKind, ChangeQueue
@@ -29,6 +29,7 @@ from ..embedded_choice import Answer
 from ..settings import Settings
 from ..file_watcher import POLL_MS, watch_folders
 from ..upkeep import keep_index_converged
+from ..workspace.discovery import relative_posix
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ class AgentSession:
     def pending_files(self) -> int | None:
         """Files seen changed and not yet indexed here (None when another process indexes the workspace)."""
         leases = self.controller.leases
-        if leases is not None and self.controller.roots[0].path in leases.elsewhere():
+        if leases is not None and leases.held_elsewhere(self.controller.roots[0]):
             return None
         running = self._progress
         in_run = 0 if running is None or running.total_files is None else max(running.total_files - running.files_done, 0)
@@ -210,11 +211,10 @@ class AgentSession:
         """`path` (workspace-relative or absolute inside the workspace) as a POSIX path under it."""
         if "\x00" in path:
             raise AgentRequestError(f"{argument} contains a NUL character")
-        candidate = Path(path) if Path(path).is_absolute() else self.folder / path
-        resolved = candidate.resolve()
-        if not resolved.is_relative_to(self.folder):
+        rel = relative_posix(self.folder, self.folder / path)  # an absolute `path` replaces the folder
+        if rel is None:
             raise AgentRequestError(f"{argument} {printable(path)[:200]!r} is outside the workspace {self.folder}")
-        return PurePosixPath(resolved.relative_to(self.folder)).as_posix()
+        return rel
 
     def _as_prefix(self, rel: str | None) -> str | None:
         """A folder matches what is under it (`src/`, not `src2/`); anything else matches as written."""

@@ -58,18 +58,18 @@ def file_stat(source: SourceFile) -> os.stat_result | None:
         return None
 
 
-def ordered_sources(sources: Iterable[SourceFile], first: Collection[str]) -> list[SourceFile]:
+Stated = tuple[SourceFile, os.stat_result | None]  # a discovered file and its stat, when already taken
+
+
+def ordered_sources(sources: Iterable[SourceFile], first: Collection[str]) -> list[Stated]:
     """The files in the order a user wants them searchable: `first` (the open documents), then the most
-    recently modified, so the work in hand is indexed before the rest of a big first index (blocking)."""
-
-    def modified(source: SourceFile) -> float:
-        stat = file_stat(source)
-        return stat.st_mtime if stat is not None else 0.0
-
-    return sorted(sources, key=lambda source: (source.rel_path not in first, -modified(source)))
+    recently modified, so the work in hand is indexed before the rest of a big first index (blocking).
+    Each comes with the stat taken to order it, which the hash cache then reads instead of another."""
+    stated = [(source, file_stat(source)) for source in sources]
+    return sorted(stated, key=lambda pair: (pair[0].rel_path not in first, -(pair[1].st_mtime if pair[1] else 0.0)))
 
 
-def discovered_groups(run: IndexRun, sources: Iterable[SourceFile], present: set[str]) -> Iterator[Group]:
+def discovered_groups(run: IndexRun, sources: Iterable[Stated], present: set[str]) -> Iterator[Group]:
     """Group discovered files (blocking: runs in a worker thread); sets the run's total at the end.
 
     Files the hash cache vouches for cost almost nothing downstream, so only the
@@ -78,10 +78,11 @@ def discovered_groups(run: IndexRun, sources: Iterable[SourceFile], present: set
     group: list[SourceFile] = []
     cached: dict[str, str] = {}
     size = FIRST_GROUP_FILES
-    for source in sources:
+    for source, stat in sources:
         present.add(source.rel_path)
         group.append(source)
-        stat = file_stat(source) if run.hashes is not None else None
+        if run.hashes is not None and stat is None:
+            stat = file_stat(source)
         known = run.hashes.lookup(source.rel_path, stat) if run.hashes is not None and stat is not None else None
         if known is not None:
             cached[source.rel_path] = known

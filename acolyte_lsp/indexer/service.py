@@ -26,7 +26,7 @@ from ..workspace.discovery import SourceFile, discover_files, is_indexable
 from ..workspace.hash_cache import HashCache
 from .events import EventSink, FileRemoved, IndexFinished, IndexStarted, IndexSummary, ProgressSink, WorkspaceRoot
 from .file_locks import FileLocks
-from .planning import Group, changed_sources, discovered_groups, ordered_sources, settle_unchanged
+from .planning import Group, Stated, changed_sources, discovered_groups, ordered_sources, settle_unchanged
 from .preparing import Item, Preparer
 from .run import IndexRun
 from .sending import Sender
@@ -49,7 +49,7 @@ class _RunStages:
         self,
         service: IndexingService,
         run: IndexRun,
-        sources: Callable[[], Iterable[SourceFile]],
+        sources: Callable[[], Iterable[Stated]],
         listing: Awaitable[dict[str, set[str]]] | None,
     ) -> None:
         self.run = run
@@ -215,7 +215,7 @@ class IndexingService:
                 # what Weaviate holds than to re-send in full.
                 listing = self.store.indexed_files(root.workspace_id) if len(sources) > LISTED_BATCH else None
                 self._emit(IndexStarted(root))
-                await stream(_RunStages(self, run, lambda: sources, listing))
+                await stream(_RunStages(self, run, lambda: ((source, None) for source in sources), listing))
         except StoreError as err:
             error = str(err)
         return self._finish(run, error)
